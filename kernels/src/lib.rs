@@ -1,0 +1,18 @@
+#![no_std]
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod layer;
+pub mod math;
+pub mod model;
+pub mod models;
+pub mod population;
+pub mod real;
+pub mod rng;
+pub mod surrogate;
+
+pub use error::Error;
+pub use layer::{InputGrads, Layer, OutputGrads, Param, Saved};
+pub use model::{Model, Reset};
+pub use real::{Format, Mask, Real, Word, F16};

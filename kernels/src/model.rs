@@ -1,0 +1,190 @@
+//! What a neuron model is, per element: the [`Model`] trait that every model
+//! in [`crate::models`] implements, and the vocabulary it shares.
+//!
+//! A model is described by the names of its state variables, input streams
+//! and parameters, and by four generic functions:
+//!
+//! - [`Model::prepare`]: the per-neuron constants of the step, computed from
+//!   the raw parameters once per call (for example `b = clamp(beta, 0, 1)`);
+//! - [`Model::step`]: one time step of one element;
+//! - [`Model::step_backward`]: the gradients of that step, recomputing its
+//!   intermediate values from the previous state and the inputs;
+//! - [`Model::prepare_backward`]: the chain rule through `prepare`.
+//!
+//! The loops over neurons and time live in [`crate::layer`]; the generator
+//! traces these same functions into IPU vertices.
+
+use core::fmt::Debug;
+
+use crate::real::Real;
+use crate::surrogate::{SpikeFn, Surrogate};
+
+/// The most state variables a model has (Alpha: `syn_exc`, `syn_inh`, `mem`).
+pub const MAX_STATES: usize = 3;
+/// The most input streams a model has (all-to-all recurrence: `x`, `rec`).
+pub const MAX_INPUTS: usize = 2;
+/// The most raw parameters a model has (Lapicque).
+pub const MAX_PARAMS: usize = 5;
+/// The most prepared per-neuron constants a model has (Lapicque).
+pub const MAX_PREPARED: usize = 5;
+
+/// State variables of one element, in the order of [`Model::STATES`].
+pub type States<T> = [T; MAX_STATES];
+/// Input values of one element at one step, in the order of [`Model::INPUTS`].
+pub type Inputs<T> = [T; MAX_INPUTS];
+/// Raw parameter values of one neuron, in the order of [`Model::PARAMS`].
+pub type Params<T> = [T; MAX_PARAMS];
+/// Prepared constants of one neuron, in the order of [`Model::PREPARED`].
+pub type Prepared<T> = [T; MAX_PREPARED];
+
+/// An array of `N` zeros (for unused trailing entries).
+#[inline(always)]
+pub fn zeros<T: Real, const N: usize>() -> [T; N] {
+    [T::zero(); N]
+}
+
+/// snnTorch's `reset_mechanism`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reset {
+    /// Subtract the threshold from the membrane after a spike (`"subtract"`).
+    Subtract,
+    /// Set the membrane to zero after a spike (`"zero"`).
+    Zero,
+    /// No reset (`"none"`).
+    None,
+}
+
+impl Reset {
+    /// All three mechanisms.
+    pub const ALL: [Reset; 3] = [Reset::Subtract, Reset::Zero, Reset::None];
+
+    /// snnTorch's name: `"subtract"`, `"zero"` or `"none"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reset::Subtract => "subtract",
+            Reset::Zero => "zero",
+            Reset::None => "none",
+        }
+    }
+}
+
+/// The gradients of one step of one element.
+#[derive(Clone, Copy, Debug)]
+pub struct StepGrads<T> {
+    /// `dL/d state[t-1]`, per state variable.
+    pub prev: States<T>,
+    /// `dL/d input[t]`, per input stream.
+    pub inputs: Inputs<T>,
+    /// `dL/d prepared constant`, for this step only.
+    pub prepared: Prepared<T>,
+}
+
+/// One neuron model, per element. Implemented by each type in
+/// [`crate::models`]; its value holds the configuration that is fixed for a
+/// layer (reset mechanism, `reset_delay`, ...), which selects a code path
+/// when a kernel is traced.
+pub trait Model: Copy + Debug {
+    /// snnTorch's class name in snake case (`"leaky"`, `"rsynaptic"`).
+    const NAME: &'static str;
+    /// State variables carried from step to step (snnTorch's names).
+    const STATES: &'static [&'static str];
+    /// Input streams read at every step.
+    const INPUTS: &'static [&'static str];
+    /// Raw parameters, scalar or per neuron (snnTorch's names).
+    const PARAMS: &'static [&'static str];
+    /// Per-neuron constants that [`Model::prepare`] derives from the raw
+    /// parameters.
+    const PREPARED: &'static [&'static str];
+    /// The state that holds the previous step's spike, for one-to-one
+    /// recurrent models: its trajectory is the spike output itself.
+    const SPIKE_STATE: Option<usize> = None;
+
+    /// How many configurations the model has (reset mechanisms, `reset_delay`,
+    /// ...); they are numbered `0..CONFIGURATIONS`.
+    const CONFIGURATIONS: usize;
+
+    /// This configuration's number in `0..CONFIGURATIONS`. The layer drivers
+    /// compile one copy of their loops per configuration, so that no
+    /// configuration branch is left inside them.
+    fn config_index(&self) -> usize;
+
+    /// The configuration with this number (the inverse of
+    /// [`Model::config_index`]).
+    fn from_config_index(index: usize) -> Self;
+
+    /// A short name of the configuration, used in vertex names
+    /// (for example `"subtract"`, `"zero_nodelay"`).
+    fn variant(&self) -> &'static str;
+
+    /// Checks one neuron's raw parameters; `Err` carries the broken rule.
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+        let _ = raw;
+        Ok(())
+    }
+
+    /// The per-neuron constants of the step.
+    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T>;
+
+    /// `dL/d raw` from `dL/d prepared` (the chain rule through
+    /// [`Model::prepare`]).
+    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T>;
+
+    /// One step: the next states and the spike.
+    fn step<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+    ) -> (States<T>, T);
+
+    /// True when [`Model::step_backward`] reads `inputs`. When false, it
+    /// derives everything from the states before and after the step, and the
+    /// drivers do not load the inputs (they pass zeros): one memory stream
+    /// less in the backward pass.
+    fn backward_reads_inputs(&self) -> bool {
+        true
+    }
+
+    /// The gradients of one step, given `grad_spike = dL/d spk[t]` and
+    /// `grad_next = dL/d state[t]` (everything that flows back from later
+    /// steps and from losses on the states). `prev` and `next` are the states
+    /// before and after the step as the forward pass computed them; a model
+    /// may take an intermediate value from `next` instead of recomputing it
+    /// (it is the same value, bit for bit).
+    #[allow(clippy::too_many_arguments)]
+    fn step_backward<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        next: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+        grad_spike: T,
+        grad_next: &States<T>,
+    ) -> StepGrads<T>;
+}
+
+/// The number of a `(reset, reset_delay)` configuration, in `0..6`.
+pub const fn reset_delay_index(reset: Reset, reset_delay: bool) -> usize {
+    reset as usize * 2 + reset_delay as usize
+}
+
+/// The inverse of [`reset_delay_index`] (indices beyond 5 wrap).
+#[inline(always)]
+pub const fn reset_delay_from_index(index: usize) -> (Reset, bool) {
+    (Reset::ALL[(index / 2) % 3], index % 2 == 1)
+}
+
+/// The name of a reset mechanism combined with `reset_delay`:
+/// `"subtract"` when delayed (the default), `"subtract_nodelay"` otherwise.
+pub const fn variant_with_delay(reset: Reset, reset_delay: bool) -> &'static str {
+    match (reset, reset_delay) {
+        (Reset::Subtract, true) => "subtract",
+        (Reset::Zero, true) => "zero",
+        (Reset::None, true) => "none",
+        (Reset::Subtract, false) => "subtract_nodelay",
+        (Reset::Zero, false) => "zero_nodelay",
+        (Reset::None, false) => "none_nodelay",
+    }
+}

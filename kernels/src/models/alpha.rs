@@ -1,0 +1,234 @@
+//! Alpha: excitatory and inhibitory synaptic currents whose difference
+//! drives the membrane (snnTorch `Alpha`).
+//!
+//! With `a = clamp(alpha, 0, 1)`, `b = clamp(beta, 0, 1)` (requires
+//! `a > b`, hence `b != 1`), `tau = ln(a) / (ln(b) - ln(a)) + 1` and the
+//! detached reset `r = H(mem[t-1] - thr)`:
+//!
+//! - base: `exc = a·exc[t-1] + x[t]`, `inh = b·inh[t-1] - x[t]`,
+//!   `mem = tau·(exc + inh)`
+//! - subtract: `exc -= thr·r`, `inh -= inh·r`, `mem -= (-inh[t-1])·r`
+//! - zero (the default): each of the three minus itself times `r`
+//! - none: base only
+//!
+//! then `spk[t] = H(mem[t] - thr)`. No `reset_delay` option. Learnable:
+//! `alpha`, `beta` (also through `tau`), `threshold`. `mem[t-1]` only
+//! enters through the detached reset, so its gradient is zero.
+
+use super::common::{fire, fire_backward, reset_signal, Fired};
+use crate::model::{zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads};
+use crate::real::Real;
+use crate::surrogate::{SpikeFn, Surrogate};
+
+/// snnTorch's `Alpha` neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Alpha {
+    /// `reset_mechanism` (default zero, as in snnTorch).
+    pub reset: Reset,
+}
+
+impl Default for Alpha {
+    fn default() -> Self {
+        Alpha { reset: Reset::Zero }
+    }
+}
+
+const EXC: usize = 0;
+const INH: usize = 1;
+const MEM: usize = 2;
+const X: usize = 0;
+const ALPHA: usize = 0;
+const BETA: usize = 1;
+const THRESHOLD: usize = 2;
+const A: usize = 0;
+const B: usize = 1;
+const TAU: usize = 3;
+
+/// The intermediate values of one step.
+struct Forward<T> {
+    r: T,
+    exc_base: T,
+    inh_base: T,
+    exc: T,
+    inh: T,
+    mem: T,
+    fired: Fired<T>,
+}
+
+impl Alpha {
+    #[inline(always)]
+    fn forward<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        x: T,
+        spike: &SpikeFn<T>,
+    ) -> Forward<T> {
+        let (a, b, threshold, tau) = (p[A], p[B], p[THRESHOLD], p[TAU]);
+        let r = reset_signal(prev[MEM], threshold);
+        let exc_base = a * prev[EXC] + x;
+        let inh_base = b * prev[INH] - x;
+        let mem_base = tau * (exc_base + inh_base);
+        let (exc, inh, mem) = match self.reset {
+            Reset::Subtract => (
+                exc_base - threshold * r,
+                inh_base - inh_base * r,
+                mem_base - (-prev[INH]) * r,
+            ),
+            Reset::Zero => (
+                exc_base - exc_base * r,
+                inh_base - inh_base * r,
+                mem_base - mem_base * r,
+            ),
+            Reset::None => (exc_base, inh_base, mem_base),
+        };
+        let fired = fire::<T, S>(mem, threshold, None, spike);
+        Forward {
+            r,
+            exc_base,
+            inh_base,
+            exc,
+            inh,
+            mem,
+            fired,
+        }
+    }
+}
+
+impl Model for Alpha {
+    const NAME: &'static str = "alpha";
+    const STATES: &'static [&'static str] = &["syn_exc", "syn_inh", "mem"];
+    const INPUTS: &'static [&'static str] = &["x"];
+    const PARAMS: &'static [&'static str] = &["alpha", "beta", "threshold"];
+    const PREPARED: &'static [&'static str] = &["a", "b", "threshold", "tau"];
+
+    const CONFIGURATIONS: usize = 3;
+
+    #[inline(always)]
+    fn config_index(&self) -> usize {
+        self.reset as usize
+    }
+
+    #[inline(always)]
+    fn from_config_index(index: usize) -> Self {
+        Alpha {
+            reset: Reset::ALL[index % 3],
+        }
+    }
+
+    fn variant(&self) -> &'static str {
+        self.reset.name()
+    }
+
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+        let a = raw[ALPHA].clamp(T::zero(), T::one());
+        let b = raw[BETA].clamp(T::zero(), T::one());
+        if a.gt(b) {
+            Ok(())
+        } else {
+            Err("alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1")
+        }
+    }
+
+    #[inline(always)]
+    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
+        let a = raw[ALPHA].clamp(T::zero(), T::one());
+        let b = raw[BETA].clamp(T::zero(), T::one());
+        let ln_a = a.ln();
+        let mut p = zeros();
+        p[A] = a;
+        p[B] = b;
+        p[THRESHOLD] = raw[THRESHOLD];
+        p[TAU] = ln_a / (b.ln() - ln_a) + T::one();
+        p
+    }
+
+    #[inline(always)]
+    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
+        let a = raw[ALPHA].clamp(T::zero(), T::one());
+        let b = raw[BETA].clamp(T::zero(), T::one());
+        let ln_a = a.ln();
+        let difference = b.ln() - ln_a;
+        let quotient = ln_a / difference;
+        // tau = q + 1, q = ln a / (ln b - ln a):
+        // dq/d ln a = (1 + q) / d, dq/d ln b = -q / d
+        let grad_ln_a = (grad[TAU] + grad[TAU] * quotient) / difference;
+        let grad_ln_b = -(grad[TAU] * quotient) / difference;
+        let mut g = zeros();
+        g[ALPHA] = (grad[A] + grad_ln_a / a) * raw[ALPHA].clamp_grad(T::zero(), T::one());
+        g[BETA] = (grad[B] + grad_ln_b / b) * raw[BETA].clamp_grad(T::zero(), T::one());
+        g[THRESHOLD] = grad[THRESHOLD];
+        g
+    }
+
+    #[inline(always)]
+    fn step<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+    ) -> (States<T>, T) {
+        let f = self.forward::<T, S>(p, prev, inputs[X], spike);
+        let mut next = zeros();
+        next[EXC] = f.exc;
+        next[INH] = f.inh;
+        next[MEM] = f.mem;
+        (next, f.fired.spk)
+    }
+
+    #[inline(always)]
+    fn step_backward<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        _next: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+        grad_spike: T,
+        grad_next: &States<T>,
+    ) -> StepGrads<T> {
+        let (a, b, tau) = (p[A], p[B], p[TAU]);
+        let f = self.forward::<T, S>(p, prev, inputs[X], spike);
+        let r = f.r;
+        let fg = fire_backward::<T, S>(&f.fired, None, spike, grad_spike);
+        let grad_mem = grad_next[MEM] + fg.mem;
+        let mut grad_threshold = fg.threshold;
+        let (grad_exc, grad_inh) = (grad_next[EXC], grad_next[INH]);
+        let zero = T::zero();
+        let (mut grad_exc_base, mut grad_inh_base, grad_mem_base, grad_inh_prev_direct) =
+            match self.reset {
+                Reset::Subtract => {
+                    grad_threshold = grad_threshold - grad_exc * r;
+                    (grad_exc, grad_inh - grad_inh * r, grad_mem, grad_mem * r)
+                }
+                Reset::Zero => (
+                    grad_exc - grad_exc * r,
+                    grad_inh - grad_inh * r,
+                    grad_mem - grad_mem * r,
+                    zero,
+                ),
+                Reset::None => (grad_exc, grad_inh, grad_mem, zero),
+            };
+        // mem_base = tau · (exc_base + inh_base)
+        let grad_sum = grad_mem_base * tau;
+        let grad_tau = grad_mem_base * (f.exc_base + f.inh_base);
+        grad_exc_base = grad_exc_base + grad_sum;
+        grad_inh_base = grad_inh_base + grad_sum;
+        // exc_base = a·exc[t-1] + x; inh_base = b·inh[t-1] - x
+        let mut grads = StepGrads {
+            prev: zeros(),
+            inputs: zeros(),
+            prepared: zeros(),
+        };
+        grads.prev[EXC] = grad_exc_base * a;
+        grads.prev[INH] = grad_inh_base * b + grad_inh_prev_direct;
+        grads.prev[MEM] = zero;
+        grads.inputs[X] = grad_exc_base - grad_inh_base;
+        grads.prepared[A] = grad_exc_base * prev[EXC];
+        grads.prepared[B] = grad_inh_base * prev[INH];
+        grads.prepared[THRESHOLD] = grad_threshold;
+        grads.prepared[TAU] = grad_tau;
+        grads
+    }
+}

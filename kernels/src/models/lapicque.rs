@@ -1,0 +1,310 @@
+//! Lapicque: the RC-circuit neuron (snnTorch `Lapicque`).
+//!
+//! Resistance `R`, capacitance `C` and time step `dt` (snnTorch's
+//! `time_step`, default 1), given directly or derived from `beta`:
+//!
+//! | given | derived |
+//! | --- | --- |
+//! | `R`, `C` | nothing (`beta = exp(-dt/(R·C))` is not used by the step) |
+//! | `beta` | `R = 1`, `C = dt / (R·ln(1/beta))` |
+//! | `beta`, `R` | `C = dt / (R·ln(1/beta))` |
+//! | `beta`, `C` | `R = dt / (C·ln(1/beta))` |
+//!
+//! With the detached reset `r = H(mem[t-1] - thr)`:
+//! `base = x[t]·R·(1/(R·C))·dt + (1 - dt/(R·C))·mem[t-1]` (left to right),
+//! subtract: `base - r·thr`; zero: `base - r·base`; none: `base`; then
+//! `spk[t] = H(mem[t] - thr)`. No `reset_delay` option. Gradients flow to
+//! `threshold` and to whichever of `beta`, `R`, `C`, `time_step` are used.
+
+use super::common::{fire, fire_backward, reset_signal, Fired};
+use crate::model::{zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads};
+use crate::real::Real;
+use crate::surrogate::{SpikeFn, Surrogate};
+
+/// Which of `beta`, `R`, `C` the user gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LapicqueGiven {
+    /// `R` and `C`.
+    RC,
+    /// `beta` only (`R = 1`).
+    Beta,
+    /// `beta` and `R`.
+    BetaR,
+    /// `beta` and `C`.
+    BetaC,
+}
+
+impl LapicqueGiven {
+    /// All four combinations.
+    pub const ALL: [LapicqueGiven; 4] = [
+        LapicqueGiven::RC,
+        LapicqueGiven::Beta,
+        LapicqueGiven::BetaR,
+        LapicqueGiven::BetaC,
+    ];
+
+    /// The combination for what is given, or `None` when it is not enough or
+    /// too much (snnTorch needs `beta`, or two of `beta`, `R`, `C`; giving all
+    /// three is refused because they could disagree).
+    pub const fn from_given(beta: bool, r: bool, c: bool) -> Option<LapicqueGiven> {
+        match (beta, r, c) {
+            (false, true, true) => Some(LapicqueGiven::RC),
+            (true, false, false) => Some(LapicqueGiven::Beta),
+            (true, true, false) => Some(LapicqueGiven::BetaR),
+            (true, false, true) => Some(LapicqueGiven::BetaC),
+            _ => None,
+        }
+    }
+}
+
+/// snnTorch's `Lapicque` neuron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lapicque {
+    /// `reset_mechanism` (default subtract).
+    pub reset: Reset,
+    /// Which of `beta`, `R`, `C` are given (the others' parameter values are
+    /// ignored).
+    pub given: LapicqueGiven,
+}
+
+impl Lapicque {
+    /// A Lapicque neuron from what is given, with a clear error when the
+    /// combination is not one snnTorch accepts.
+    pub fn new(reset: Reset, beta: bool, r: bool, c: bool) -> Result<Lapicque, crate::Error> {
+        match LapicqueGiven::from_given(beta, r, c) {
+            Some(given) => Ok(Lapicque { reset, given }),
+            None => Err(crate::Error::InvalidConfiguration {
+                model: "lapicque",
+                reason: "give beta alone, R and C, or beta with one of R and C",
+            }),
+        }
+    }
+}
+
+const MEM: usize = 0;
+const X: usize = 0;
+// raw parameters
+const BETA: usize = 0;
+const R_RAW: usize = 1;
+const C_RAW: usize = 2;
+const TIME_STEP: usize = 3;
+const THRESHOLD_RAW: usize = 4;
+// prepared constants
+const R: usize = 0;
+const INV_RC: usize = 1;
+const DT: usize = 2;
+const LEAK: usize = 3;
+const THRESHOLD: usize = 4;
+
+/// `R` and `C` from the raw parameters.
+#[inline(always)]
+fn resistance_capacitance<T: Real>(given: LapicqueGiven, raw: &Params<T>) -> (T, T) {
+    let dt = raw[TIME_STEP];
+    let log_inverse_beta = || (T::one() / raw[BETA]).ln();
+    match given {
+        LapicqueGiven::RC => (raw[R_RAW], raw[C_RAW]),
+        LapicqueGiven::Beta => {
+            let r = T::one();
+            (r, dt / (r * log_inverse_beta()))
+        }
+        LapicqueGiven::BetaR => (raw[R_RAW], dt / (raw[R_RAW] * log_inverse_beta())),
+        LapicqueGiven::BetaC => (dt / (raw[C_RAW] * log_inverse_beta()), raw[C_RAW]),
+    }
+}
+
+impl Lapicque {
+    #[inline(always)]
+    fn forward<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        mem_prev: T,
+        x: T,
+        spike: &SpikeFn<T>,
+    ) -> (T, Fired<T>) {
+        let threshold = p[THRESHOLD];
+        let r = reset_signal(mem_prev, threshold);
+        let base = x * p[R] * p[INV_RC] * p[DT] + p[LEAK] * mem_prev;
+        let mem = match self.reset {
+            Reset::Subtract => base - r * threshold,
+            Reset::Zero => base - r * base,
+            Reset::None => base,
+        };
+        (mem, fire::<T, S>(mem, threshold, None, spike))
+    }
+}
+
+impl Model for Lapicque {
+    const NAME: &'static str = "lapicque";
+    const STATES: &'static [&'static str] = &["mem"];
+    const INPUTS: &'static [&'static str] = &["x"];
+    const PARAMS: &'static [&'static str] = &["beta", "r", "c", "time_step", "threshold"];
+    const PREPARED: &'static [&'static str] = &["r", "inv_rc", "dt", "leak", "threshold"];
+
+    const CONFIGURATIONS: usize = 12;
+
+    #[inline(always)]
+    fn config_index(&self) -> usize {
+        self.reset as usize * 4 + self.given as usize
+    }
+
+    #[inline(always)]
+    fn from_config_index(index: usize) -> Self {
+        Lapicque {
+            reset: Reset::ALL[(index / 4) % 3],
+            given: LapicqueGiven::ALL[index % 4],
+        }
+    }
+
+    fn variant(&self) -> &'static str {
+        match (self.reset, self.given) {
+            (Reset::Subtract, LapicqueGiven::RC) => "subtract_rc",
+            (Reset::Subtract, LapicqueGiven::Beta) => "subtract_beta",
+            (Reset::Subtract, LapicqueGiven::BetaR) => "subtract_beta_r",
+            (Reset::Subtract, LapicqueGiven::BetaC) => "subtract_beta_c",
+            (Reset::Zero, LapicqueGiven::RC) => "zero_rc",
+            (Reset::Zero, LapicqueGiven::Beta) => "zero_beta",
+            (Reset::Zero, LapicqueGiven::BetaR) => "zero_beta_r",
+            (Reset::Zero, LapicqueGiven::BetaC) => "zero_beta_c",
+            (Reset::None, LapicqueGiven::RC) => "none_rc",
+            (Reset::None, LapicqueGiven::Beta) => "none_beta",
+            (Reset::None, LapicqueGiven::BetaR) => "none_beta_r",
+            (Reset::None, LapicqueGiven::BetaC) => "none_beta_c",
+        }
+    }
+
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+        let (zero, one) = (T::zero(), T::one());
+        let uses_beta = self.given != LapicqueGiven::RC;
+        let uses_r = matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaR);
+        let uses_c = matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaC);
+        if uses_beta && !(raw[BETA].gt(zero) && raw[BETA].lt(one)) {
+            return Err("beta must be in (0, 1) to derive R or C from it");
+        }
+        if uses_r && !raw[R_RAW].gt(zero) {
+            return Err("R must be positive");
+        }
+        if uses_c && !raw[C_RAW].gt(zero) {
+            return Err("C must be positive");
+        }
+        if !raw[TIME_STEP].gt(zero) {
+            return Err("time_step must be positive");
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
+        let (r, c) = resistance_capacitance(self.given, raw);
+        let dt = raw[TIME_STEP];
+        let mut p = zeros();
+        p[R] = r;
+        p[INV_RC] = T::one() / (r * c);
+        p[DT] = dt;
+        p[LEAK] = T::one() - dt / (r * c);
+        p[THRESHOLD] = raw[THRESHOLD_RAW];
+        p
+    }
+
+    #[inline(always)]
+    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
+        let (r, c) = resistance_capacitance(self.given, raw);
+        let dt = raw[TIME_STEP];
+        let rc = r * c;
+        let inv_rc = T::one() / rc;
+        // inv_rc = 1/rc, leak = 1 - dt/rc
+        let grad_rc = -(grad[INV_RC] * inv_rc * inv_rc) + grad[LEAK] * (dt / (rc * rc));
+        let mut grad_dt = grad[DT] - grad[LEAK] / rc;
+        let grad_r = grad[R] + grad_rc * c;
+        let grad_c = grad_rc * r;
+        let mut g = zeros();
+        match self.given {
+            LapicqueGiven::RC => {
+                g[R_RAW] = grad_r;
+                g[C_RAW] = grad_c;
+            }
+            LapicqueGiven::Beta | LapicqueGiven::BetaR => {
+                // c = dt / (r·L), L = ln(1/beta), dL/dbeta = -1/beta
+                let r_l = dt / c;
+                let grad_r_l = -(grad_c * c) / r_l;
+                grad_dt = grad_dt + grad_c / r_l;
+                let log_inverse_beta = (T::one() / raw[BETA]).ln();
+                g[BETA] = -(grad_r_l * r) / raw[BETA];
+                if self.given == LapicqueGiven::BetaR {
+                    g[R_RAW] = grad_r + grad_r_l * log_inverse_beta;
+                }
+            }
+            LapicqueGiven::BetaC => {
+                // r = dt / (c·L)
+                let c_l = dt / r;
+                let grad_c_l = -(grad_r * r) / c_l;
+                grad_dt = grad_dt + grad_r / c_l;
+                let log_inverse_beta = (T::one() / raw[BETA]).ln();
+                g[BETA] = -(grad_c_l * c) / raw[BETA];
+                g[C_RAW] = grad_c + grad_c_l * log_inverse_beta;
+            }
+        }
+        g[TIME_STEP] = grad_dt;
+        g[THRESHOLD_RAW] = grad[THRESHOLD];
+        g
+    }
+
+    #[inline(always)]
+    fn step<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+    ) -> (States<T>, T) {
+        let (mem, fired) = self.forward::<T, S>(p, prev[MEM], inputs[X], spike);
+        let mut next = zeros();
+        next[MEM] = mem;
+        (next, fired.spk)
+    }
+
+    #[inline(always)]
+    fn step_backward<T: Real, S: Surrogate>(
+        &self,
+        p: &Prepared<T>,
+        prev: &States<T>,
+        _next: &States<T>,
+        inputs: &Inputs<T>,
+        spike: &SpikeFn<T>,
+        grad_spike: T,
+        grad_next: &States<T>,
+    ) -> StepGrads<T> {
+        let (mem_prev, x) = (prev[MEM], inputs[X]);
+        let threshold = p[THRESHOLD];
+        let r = reset_signal(mem_prev, threshold);
+        let (_, fired) = self.forward::<T, S>(p, mem_prev, x, spike);
+        let fg = fire_backward::<T, S>(&fired, None, spike, grad_spike);
+        let grad_mem = grad_next[MEM] + fg.mem;
+        let mut grad_threshold = fg.threshold;
+        let grad_base = match self.reset {
+            Reset::Subtract => {
+                grad_threshold = grad_threshold - grad_mem * r;
+                grad_mem
+            }
+            Reset::Zero => grad_mem - grad_mem * r,
+            Reset::None => grad_mem,
+        };
+        // base = ((x·R)·inv_rc)·dt + leak·mem[t-1]
+        let x_r = x * p[R];
+        let x_r_inv = x_r * p[INV_RC];
+        let grad_x_r_inv = grad_base * p[DT];
+        let grad_x_r = grad_x_r_inv * p[INV_RC];
+        let mut grads = StepGrads {
+            prev: zeros(),
+            inputs: zeros(),
+            prepared: zeros(),
+        };
+        grads.prev[MEM] = grad_base * p[LEAK];
+        grads.inputs[X] = grad_x_r * p[R];
+        grads.prepared[R] = grad_x_r * x;
+        grads.prepared[INV_RC] = grad_x_r_inv * x_r;
+        grads.prepared[DT] = grad_base * x_r_inv;
+        grads.prepared[LEAK] = grad_base * mem_prev;
+        grads.prepared[THRESHOLD] = grad_threshold;
+        grads
+    }
+}

@@ -1,0 +1,227 @@
+//! [`F16`]: IEEE binary16 with the IPU's overflow rule.
+
+use core::fmt;
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+use super::{Format, Real};
+
+/// IEEE binary16 arithmetic as the IPU performs it.
+///
+/// A `#[repr(transparent)]` wrapper around [`half::f16`]: slices convert both
+/// ways at no cost ([`F16::from_half_slice`], [`F16::as_half_slice`], or
+/// `bytemuck::cast_slice`). Storage is binary16 and every operation is
+/// computed exactly in `f32` then rounded once to binary16 (round to nearest
+/// even). For `+ - * /` this equals true binary16 arithmetic: `f32` has more
+/// than `2 * 11 + 2` significand bits, so the double rounding is innocuous.
+/// Subnormals are kept (gradual underflow).
+///
+/// **Overflow saturates.** A finite result whose rounded magnitude exceeds
+/// 65504 becomes ±65504 (`F16::MAX`), which is what IPU hardware does with
+/// its default floating-point behaviour (`nanoo` off). Infinite or NaN
+/// results of infinite or NaN operands, and `x / 0`, follow IEEE 754. This
+/// is why the crate does not use `half::f16`'s operators, which overflow to
+/// infinity.
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+pub struct F16(pub half::f16);
+
+impl F16 {
+    /// The largest finite value, 65504.
+    pub const MAX: F16 = F16(half::f16::MAX);
+    /// Zero.
+    pub const ZERO: F16 = F16(half::f16::ZERO);
+    /// One.
+    pub const ONE: F16 = F16(half::f16::ONE);
+
+    /// `x` rounded to binary16 (nearest even); finite values beyond the range
+    /// saturate to ±65504, infinities and NaN are kept.
+    #[inline]
+    pub fn from_f32(x: f32) -> F16 {
+        saturate(half::f16::from_f32(x), x.is_finite())
+    }
+
+    /// `x` rounded directly to binary16 (one rounding), saturating as
+    /// [`F16::from_f32`].
+    #[inline]
+    pub fn from_f64(x: f64) -> F16 {
+        saturate(half::f16::from_f64(x), x.is_finite())
+    }
+
+    /// The exact `f32` value.
+    #[inline]
+    pub fn to_f32(self) -> f32 {
+        self.0.to_f32()
+    }
+
+    /// The exact `f64` value.
+    #[inline]
+    pub fn to_f64(self) -> f64 {
+        self.0.to_f64()
+    }
+
+    /// The raw bits.
+    #[inline]
+    pub const fn to_bits(self) -> u16 {
+        self.0.to_bits()
+    }
+
+    /// The value with these bits.
+    #[inline]
+    pub const fn from_bits(bits: u16) -> F16 {
+        F16(half::f16::from_bits(bits))
+    }
+
+    /// True for NaN.
+    #[inline]
+    pub fn is_nan(self) -> bool {
+        self.0.is_nan()
+    }
+
+    /// Views `half::f16` values as `F16` (no copy).
+    pub fn from_half_slice(values: &[half::f16]) -> &[F16] {
+        bytemuck::cast_slice(values)
+    }
+
+    /// Views `half::f16` values as `F16`, mutably (no copy).
+    pub fn from_half_slice_mut(values: &mut [half::f16]) -> &mut [F16] {
+        bytemuck::cast_slice_mut(values)
+    }
+
+    /// Views `F16` values as `half::f16` (no copy).
+    pub fn as_half_slice(values: &[F16]) -> &[half::f16] {
+        bytemuck::cast_slice(values)
+    }
+}
+
+/// Replaces an infinity that came from a finite exact result by ±65504.
+#[inline(always)]
+fn saturate(rounded: half::f16, exact_was_finite: bool) -> F16 {
+    if exact_was_finite && rounded.is_infinite() {
+        F16(half::f16::from_bits((rounded.to_bits() & 0x8000) | 0x7bff))
+    } else {
+        F16(rounded)
+    }
+}
+
+macro_rules! binary_op {
+    ($trait:ident, $method:ident, $op:tt) => {
+        impl $trait for F16 {
+            type Output = F16;
+            #[inline(always)]
+            fn $method(self, rhs: F16) -> F16 {
+                F16::from_f32(self.to_f32() $op rhs.to_f32())
+            }
+        }
+    };
+}
+binary_op!(Add, add, +);
+binary_op!(Sub, sub, -);
+binary_op!(Mul, mul, *);
+binary_op!(Div, div, /);
+
+impl Neg for F16 {
+    type Output = F16;
+    #[inline(always)]
+    fn neg(self) -> F16 {
+        F16::from_bits(self.to_bits() ^ 0x8000)
+    }
+}
+
+impl PartialEq for F16 {
+    /// IEEE equality (`NaN != NaN`, `+0 == -0`).
+    fn eq(&self, other: &F16) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl PartialOrd for F16 {
+    fn partial_cmp(&self, other: &F16) -> Option<core::cmp::Ordering> {
+        self.0.partial_cmp(&other.0)
+    }
+}
+
+impl fmt::Debug for F16 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for F16 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<half::f16> for F16 {
+    fn from(value: half::f16) -> F16 {
+        F16(value)
+    }
+}
+
+impl From<F16> for half::f16 {
+    fn from(value: F16) -> half::f16 {
+        value.0
+    }
+}
+
+impl From<F16> for f32 {
+    fn from(value: F16) -> f32 {
+        value.to_f32()
+    }
+}
+
+impl Real for F16 {
+    type Mask = bool;
+    type Bits = u16;
+    type Wide = f32;
+    const FORMAT: Format = Format::BINARY16;
+
+    #[inline(always)]
+    fn constant(c: f64) -> Self {
+        F16::from_f64(c)
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self.to_f32() < other.to_f32()
+    }
+    #[inline(always)]
+    fn le(self, other: Self) -> bool {
+        self.to_f32() <= other.to_f32()
+    }
+    #[inline(always)]
+    fn gt(self, other: Self) -> bool {
+        self.to_f32() > other.to_f32()
+    }
+    #[inline(always)]
+    fn ge(self, other: Self) -> bool {
+        self.to_f32() >= other.to_f32()
+    }
+    #[inline(always)]
+    fn eq(self, other: Self) -> bool {
+        self.to_f32() == other.to_f32()
+    }
+    #[inline(always)]
+    fn select(mask: bool, a: Self, b: Self) -> Self {
+        if mask {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn to_bits(self) -> u16 {
+        F16::to_bits(self)
+    }
+    #[inline(always)]
+    fn from_bits(bits: u16) -> Self {
+        F16::from_bits(bits)
+    }
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn narrow(wide: f32) -> Self {
+        F16::from_f32(wide)
+    }
+}

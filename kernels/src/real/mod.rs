@@ -1,0 +1,266 @@
+//! The scalar trait every kernel is generic over, and its three companions:
+//! [`Mask`] (what a comparison returns), [`Word`] (the unsigned integer that
+//! holds a value's bits) and [`Format`] (the binary layout of a float).
+//!
+//! The trait is small on purpose. A kernel may use `+ - * /`, unary minus,
+//! comparisons that return a mask, [`Real::select`], constants made with
+//! [`Real::constant`], the bit casts [`Real::to_bits`]/[`Real::from_bits`], the
+//! precision change [`Real::widen`]/[`Real::narrow`] and [`Real::detach`].
+//! Everything else (`abs`, `exp`, `ln`, `atan`, the Heaviside step, the
+//! spike function) is defined once in this crate on top of those operations,
+//! so a type that records operations instead of performing them (the
+//! generator's) sees every kernel as a straight-line program of primitives.
+
+mod f16;
+mod f32;
+mod f64;
+
+pub use self::f16::F16;
+
+use core::fmt::Debug;
+use core::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Shl, Shr, Sub};
+
+use crate::surrogate::{Surrogate, SurrogateConstants};
+
+/// The binary layout of an IEEE 754 format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Format {
+    /// Total width in bits: 16, 32 or 64.
+    pub bits: u32,
+    /// Explicitly stored fraction bits: 10, 23 or 52.
+    pub fraction_bits: u32,
+    /// Exponent bias: 15, 127 or 1023.
+    pub exponent_bias: u32,
+}
+
+impl Format {
+    /// IEEE binary16.
+    pub const BINARY16: Format = Format {
+        bits: 16,
+        fraction_bits: 10,
+        exponent_bias: 15,
+    };
+    /// IEEE binary32.
+    pub const BINARY32: Format = Format {
+        bits: 32,
+        fraction_bits: 23,
+        exponent_bias: 127,
+    };
+    /// IEEE binary64.
+    pub const BINARY64: Format = Format {
+        bits: 64,
+        fraction_bits: 52,
+        exponent_bias: 1023,
+    };
+
+    /// The bit pattern of the sign bit.
+    pub const fn sign_mask(self) -> u64 {
+        1 << (self.bits - 1)
+    }
+
+    /// The bit pattern of `1.0`.
+    pub const fn one_bits(self) -> u64 {
+        (self.exponent_bias as u64) << self.fraction_bits
+    }
+}
+
+/// The result of comparing two [`Real`] values: `bool` for numbers, a
+/// recorded node for the generator.
+pub trait Mask: Copy + Debug {
+    /// Both masks hold.
+    fn and(self, other: Self) -> Self;
+    /// Either mask holds.
+    fn or(self, other: Self) -> Self;
+    /// The mask does not hold.
+    fn not(self) -> Self;
+}
+
+impl Mask for bool {
+    #[inline(always)]
+    fn and(self, other: Self) -> Self {
+        self & other
+    }
+    #[inline(always)]
+    fn or(self, other: Self) -> Self {
+        self | other
+    }
+    #[inline(always)]
+    fn not(self) -> Self {
+        !self
+    }
+}
+
+/// An unsigned machine word holding the bits of a [`Real`]: `u16`, `u32`,
+/// `u64`, or a recorded integer for the generator. Arithmetic wraps.
+pub trait Word:
+    Copy
+    + Debug
+    + BitAnd<Output = Self>
+    + BitOr<Output = Self>
+    + BitXor<Output = Self>
+    + Shl<u32, Output = Self>
+    + Shr<u32, Output = Self>
+{
+    /// A constant, truncated to the word's width.
+    fn lit(value: u64) -> Self;
+    /// `self + other` modulo 2^bits.
+    fn wrapping_add(self, other: Self) -> Self;
+    /// `self - other` modulo 2^bits.
+    fn wrapping_sub(self, other: Self) -> Self;
+    /// `self * other` modulo 2^bits.
+    fn wrapping_mul(self, other: Self) -> Self;
+}
+
+macro_rules! impl_word {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            #[inline(always)]
+            fn lit(value: u64) -> Self {
+                value as $t
+            }
+            #[inline(always)]
+            fn wrapping_add(self, other: Self) -> Self {
+                <$t>::wrapping_add(self, other)
+            }
+            #[inline(always)]
+            fn wrapping_sub(self, other: Self) -> Self {
+                <$t>::wrapping_sub(self, other)
+            }
+            #[inline(always)]
+            fn wrapping_mul(self, other: Self) -> Self {
+                <$t>::wrapping_mul(self, other)
+            }
+        }
+    )*};
+}
+impl_word!(u16, u32, u64);
+
+/// The scalar every kernel is written over.
+///
+/// Semantics for numbers: IEEE 754 round to nearest even, one rounding per
+/// operation, no fused multiply-add, gradual underflow. Implementations:
+/// `f32`, `f64` and [`F16`] (binary16 whose finite overflow saturates to
+/// ±65504 as on the IPU; see its docs).
+pub trait Real:
+    Copy
+    + Debug
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// What comparisons return.
+    type Mask: Mask;
+    /// The unsigned word holding this type's bits.
+    type Bits: Word;
+    /// The precision elementary functions are computed in: `f32` for `F16`
+    /// and `f32`, `f64` for `f64`. Its own `Wide` is itself.
+    type Wide: Real<Wide = Self::Wide>;
+    /// The binary layout.
+    const FORMAT: Format;
+    /// True for types that carry derivatives forward (dual numbers): the
+    /// drivers then give the spike function its surrogate constants and
+    /// random number in the forward pass too. False for plain numbers.
+    const SURROGATE_IN_FORWARD: bool = false;
+
+    /// `c` rounded to this type (round to nearest even, directly from `f64`).
+    fn constant(c: f64) -> Self;
+    /// `self < other` (false when either is NaN).
+    fn lt(self, other: Self) -> Self::Mask;
+    /// `self <= other` (false when either is NaN).
+    fn le(self, other: Self) -> Self::Mask;
+    /// `self > other` (false when either is NaN).
+    fn gt(self, other: Self) -> Self::Mask;
+    /// `self >= other` (false when either is NaN).
+    fn ge(self, other: Self) -> Self::Mask;
+    /// `self == other` (false when either is NaN; `+0 == -0`).
+    fn eq(self, other: Self) -> Self::Mask;
+    /// `if mask { a } else { b }`, without a branch in generated code.
+    fn select(mask: Self::Mask, a: Self, b: Self) -> Self;
+    /// The value's bits.
+    fn to_bits(self) -> Self::Bits;
+    /// The value with these bits.
+    fn from_bits(bits: Self::Bits) -> Self;
+    /// Exact conversion to the wide type.
+    fn widen(self) -> Self::Wide;
+    /// The wide value rounded to this type (round to nearest even).
+    fn narrow(wide: Self::Wide) -> Self;
+
+    /// Stops gradient flow: the identity for numbers, drops the tangent of a
+    /// dual number. Used for snnTorch's detached reset signal.
+    #[inline(always)]
+    fn detach(self) -> Self {
+        self
+    }
+
+    /// `0`.
+    #[inline(always)]
+    fn zero() -> Self {
+        Self::constant(0.0)
+    }
+
+    /// `1`.
+    #[inline(always)]
+    fn one() -> Self {
+        Self::constant(1.0)
+    }
+
+    /// `|x|`, by clearing the sign bit (exact, `abs(-0) = +0`, NaN stays NaN).
+    #[inline(always)]
+    fn abs(self) -> Self {
+        let magnitude = !Self::FORMAT.sign_mask() & (u64::MAX >> (64 - Self::FORMAT.bits));
+        Self::from_bits(self.to_bits() & Self::Bits::lit(magnitude))
+    }
+
+    /// `x` clamped to `[lo, hi]`: `lo` if `x < lo`, `hi` if `x > hi`, else
+    /// `x` (NaN stays NaN), as `torch.clamp`.
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        Self::select(self.lt(lo), lo, Self::select(self.gt(hi), hi, self))
+    }
+
+    /// `1` where `lo <= x <= hi`, else `0`: the derivative of [`Real::clamp`]
+    /// as `torch.clamp` defines it (the bounds pass the gradient).
+    #[inline(always)]
+    fn clamp_grad(self, lo: Self, hi: Self) -> Self {
+        Self::select(self.ge(lo).and(self.le(hi)), Self::one(), Self::zero())
+    }
+
+    /// The Heaviside step `H(x) = 1 if x > 0 else 0` (`H(0) = H(NaN) = 0`).
+    #[inline(always)]
+    fn heaviside(self) -> Self {
+        Self::select(self.gt(Self::zero()), Self::one(), Self::zero())
+    }
+
+    /// The spike function: `H(z)` in value. Its derivative is the surrogate
+    /// `S`; only types that carry derivatives forward override this.
+    #[inline(always)]
+    fn spike<S: Surrogate>(self, _constants: &SurrogateConstants<Self>, _noise: Self) -> Self {
+        self.heaviside()
+    }
+
+    /// `e^x`, see [`crate::math::exp`].
+    #[inline(always)]
+    fn exp(self) -> Self {
+        crate::math::exp(self)
+    }
+
+    /// `ln x`, see [`crate::math::ln`].
+    #[inline(always)]
+    fn ln(self) -> Self {
+        crate::math::ln(self)
+    }
+
+    /// `atan x`, see [`crate::math::atan`].
+    #[inline(always)]
+    fn atan(self) -> Self {
+        crate::math::atan(self)
+    }
+}
+
+/// `x` when `cond`, else `0` (a `select`, so NaN in the other arm never leaks).
+#[inline(always)]
+pub fn where_or_zero<T: Real>(cond: T::Mask, x: T) -> T {
+    T::select(cond, x, T::zero())
+}

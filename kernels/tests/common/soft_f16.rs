@@ -1,0 +1,169 @@
+//! An independent IEEE binary16, for checking `F16` against the definition
+//! of DESIGN.md: every operation computed exactly (in f64) and rounded once
+//! to binary16, round to nearest even, gradual underflow, and finite
+//! overflow saturating to ±65504. Shares no code with `half` or the kernels'
+//! `F16`.
+
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+use snn_kernels::real::{Format, Real};
+
+/// A binary16 value, held as the exact f64 it denotes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SoftF16(pub f64);
+
+const MAX: f64 = 65504.0;
+
+/// Rounds a finite or special f64 to the nearest binary16 value (ties to
+/// even); finite values beyond the range saturate to ±65504.
+pub fn round16(x: f64) -> f64 {
+    if x.is_nan() || x.is_infinite() || x == 0.0 {
+        return x;
+    }
+    let a = x.abs();
+    // exponent e with 2^e <= a < 2^(e+1), at least -14 (the subnormal quantum)
+    let mut e = a.log2().floor() as i32;
+    while 2f64.powi(e) > a {
+        e -= 1;
+    }
+    while 2f64.powi(e + 1) <= a {
+        e += 1;
+    }
+    let quantum = 2f64.powi(e.max(-14) - 10);
+    let q = a / quantum;
+    let floor = q.floor();
+    let rounded = match (q - floor).partial_cmp(&0.5).unwrap() {
+        core::cmp::Ordering::Less => floor,
+        core::cmp::Ordering::Greater => floor + 1.0,
+        core::cmp::Ordering::Equal => {
+            if floor % 2.0 == 0.0 {
+                floor
+            } else {
+                floor + 1.0
+            }
+        }
+    };
+    let y = (rounded * quantum).min(MAX);
+    if x < 0.0 {
+        -y
+    } else {
+        y
+    }
+}
+
+/// The binary16 bits of a binary16 value.
+pub fn encode(x: f64) -> u16 {
+    let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+    let a = x.abs();
+    if x.is_nan() {
+        return 0x7e00;
+    }
+    if a.is_infinite() {
+        return sign | 0x7c00;
+    }
+    if a < 2f64.powi(-14) {
+        return sign | (a / 2f64.powi(-24)) as u16;
+    }
+    let mut e = 0i32;
+    while 2f64.powi(e) > a {
+        e -= 1;
+    }
+    while 2f64.powi(e + 1) <= a {
+        e += 1;
+    }
+    let fraction = ((a / 2f64.powi(e) - 1.0) * 1024.0) as u16;
+    sign | (((e + 15) as u16) << 10) | fraction
+}
+
+/// The value of binary16 bits.
+pub fn decode(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = ((bits >> 10) & 0x1f) as i32;
+    let fraction = (bits & 0x3ff) as f64;
+    sign * match exponent {
+        0 => fraction * 2f64.powi(-24),
+        31 if fraction == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        _ => (1.0 + fraction / 1024.0) * 2f64.powi(exponent - 15),
+    }
+}
+
+macro_rules! op {
+    ($trait:ident, $method:ident, $op:tt) => {
+        impl $trait for SoftF16 {
+            type Output = SoftF16;
+            fn $method(self, o: SoftF16) -> SoftF16 {
+                SoftF16(round16(self.0 $op o.0))
+            }
+        }
+    };
+}
+op!(Add, add, +);
+op!(Sub, sub, -);
+op!(Mul, mul, *);
+op!(Div, div, /);
+
+impl Neg for SoftF16 {
+    type Output = SoftF16;
+    fn neg(self) -> SoftF16 {
+        SoftF16(-self.0)
+    }
+}
+
+impl Real for SoftF16 {
+    type Mask = bool;
+    type Bits = u16;
+    type Wide = f32;
+    const FORMAT: Format = Format::BINARY16;
+
+    fn constant(c: f64) -> Self {
+        SoftF16(round16(c))
+    }
+    fn lt(self, o: Self) -> bool {
+        self.0 < o.0
+    }
+    fn le(self, o: Self) -> bool {
+        self.0 <= o.0
+    }
+    fn gt(self, o: Self) -> bool {
+        self.0 > o.0
+    }
+    fn ge(self, o: Self) -> bool {
+        self.0 >= o.0
+    }
+    fn eq(self, o: Self) -> bool {
+        self.0 == o.0
+    }
+    fn select(mask: bool, a: Self, b: Self) -> Self {
+        if mask {
+            a
+        } else {
+            b
+        }
+    }
+    fn to_bits(self) -> u16 {
+        encode(self.0)
+    }
+    fn from_bits(bits: u16) -> Self {
+        SoftF16(decode(bits))
+    }
+    fn widen(self) -> f32 {
+        self.0 as f32
+    }
+    fn narrow(wide: f32) -> Self {
+        SoftF16(round16(wide as f64))
+    }
+}
+
+impl crate::common::Bits for SoftF16 {
+    fn key(self) -> u64 {
+        if self.0.is_nan() {
+            u64::MAX
+        } else {
+            encode(self.0) as u64
+        }
+    }
+    fn show(self) -> String {
+        format!("{} ({:#06x})", self.0, encode(self.0))
+    }
+}
