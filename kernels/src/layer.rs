@@ -44,63 +44,36 @@ pub const DEFAULT_CHUNK: usize = 1024;
 /// `$index` (or `usize::MAX` beyond 11): each arm calls a different
 /// instantiation, so every configuration gets its own copy of the loops with
 /// no configuration branch inside them (see [`Model::config_index`]).
+#[cfg(not(debug_assertions))]
 macro_rules! specialize {
     ($index:expr, $c:ident => $call:expr) => {
         match $index {
-            0 => {
-                const $c: usize = 0;
-                $call
-            }
-            1 => {
-                const $c: usize = 1;
-                $call
-            }
-            2 => {
-                const $c: usize = 2;
-                $call
-            }
-            3 => {
-                const $c: usize = 3;
-                $call
-            }
-            4 => {
-                const $c: usize = 4;
-                $call
-            }
-            5 => {
-                const $c: usize = 5;
-                $call
-            }
-            6 => {
-                const $c: usize = 6;
-                $call
-            }
-            7 => {
-                const $c: usize = 7;
-                $call
-            }
-            8 => {
-                const $c: usize = 8;
-                $call
-            }
-            9 => {
-                const $c: usize = 9;
-                $call
-            }
-            10 => {
-                const $c: usize = 10;
-                $call
-            }
-            11 => {
-                const $c: usize = 11;
-                $call
-            }
-            _ => {
-                const $c: usize = usize::MAX;
-                $call
-            }
+            0 => { const $c: usize = 0; $call }
+            1 => { const $c: usize = 1; $call }
+            2 => { const $c: usize = 2; $call }
+            3 => { const $c: usize = 3; $call }
+            4 => { const $c: usize = 4; $call }
+            5 => { const $c: usize = 5; $call }
+            6 => { const $c: usize = 6; $call }
+            7 => { const $c: usize = 7; $call }
+            8 => { const $c: usize = 8; $call }
+            9 => { const $c: usize = 9; $call }
+            10 => { const $c: usize = 10; $call }
+            11 => { const $c: usize = 11; $call }
+            _ => { const $c: usize = usize::MAX; $call }
         }
     };
+}
+
+/// Unoptimised builds compile one copy of the loops (the configuration is
+/// then read at run time): the same operations, far less code to build.
+#[cfg(debug_assertions)]
+macro_rules! specialize {
+    ($index:expr, $c:ident => $call:expr) => {{
+        let _ = $index;
+        const $c: usize = usize::MAX;
+        $call
+    }};
 }
 
 /// `W` values of a stream starting at `at`, as a fixed-size array: the inner

@@ -195,14 +195,14 @@ impl CountTargets {
     pub fn from_rates(readout: &Readout, correct_rate: f64, incorrect_rate: f64) -> CountTargets {
         let scale = readout.steps as f64 * readout.population as f64;
         CountTargets {
-            on: libm_trunc(scale * correct_rate),
-            off: libm_trunc(scale * incorrect_rate),
+            on: truncate(scale * correct_rate),
+            off: truncate(scale * incorrect_rate),
         }
     }
 }
 
 /// `trunc` without `std` (the values are small, exact integers after it).
-fn libm_trunc(x: f64) -> f64 {
+fn truncate(x: f64) -> f64 {
     if x.is_finite() && x.abs() < 9.0e15 {
         (x as i64) as f64
     } else {

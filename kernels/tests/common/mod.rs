@@ -5,6 +5,7 @@
 
 pub mod dual;
 pub mod soft_f16;
+pub mod soft_f32;
 
 use snn_kernels::layer::Param;
 use snn_kernels::model::Model;
