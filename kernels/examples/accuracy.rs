@@ -1,69 +1,134 @@
-//! scratch
-use snn_kernels::math;
-fn ulp_err(got: f32, exact: f64) -> f64 {
-    if got.is_nan() && exact.is_nan() {
-        return 0.0;
+//! Measures the accuracy of the crate's `exp`, `ln` and `atan` against
+//! correctly rounded results, exhaustively: every binary32 input in the
+//! range each function is used on, and every binary16 input. The oracle is
+//! the platform's f64 function rounded to the target format.
+//!
+//! `cargo run --release -p snn-kernels --example accuracy` (about a minute)
+//! prints the table of `docs/accuracy.md`.
+
+use snn_kernels::{math, F16};
+
+/// The ulp of the binade of `x` (a format with `fraction` bits whose
+/// smallest normal exponent is `min_exponent`).
+fn ulp(x: f64, fraction: i32, min_exponent: i32) -> f64 {
+    let a = x.abs();
+    let mut e = a.log2().floor() as i32;
+    if 2f64.powi(e) > a {
+        e -= 1;
     }
-    if got as f64 == exact {
-        return 0.0;
+    if 2f64.powi(e + 1) <= a {
+        e += 1;
     }
-    let e32 = exact as f32;
-    if e32.is_infinite() {
-        return if got == e32 { 0.0 } else { f64::INFINITY };
-    }
-    let ulp = (f32::from_bits(e32.abs().to_bits() + 1) as f64 - e32.abs() as f64).abs();
-    let ulp = if exact.abs() < (e32.abs() as f64) {
-        (e32.abs() as f64 - f32::from_bits(e32.abs().to_bits().saturating_sub(1)) as f64)
-    } else {
-        ulp
-    };
-    (got as f64 - exact).abs() / ulp
+    2f64.powi(e.max(min_exponent) - fraction)
 }
-fn main() {
-    for (name, lo, hi, f, g) in [
-        (
-            "exp",
-            -104.0f32,
-            89.0f32,
-            math::exp::<f32> as fn(f32) -> f32,
-            f64::exp as fn(f64) -> f64,
-        ),
-        ("ln", 0.0, f32::MAX, math::ln::<f32>, f64::ln),
-        ("atan", -1e6, 1e6, math::atan::<f32>, f64::atan),
-    ] {
-        let (mut maxe, mut wrong, mut n) = (0.0f64, 0u64, 0u64);
-        let (mut worst) = 0.0f32;
-        let a = lo.to_bits();
-        let mut bits_iter: Vec<u32> = Vec::new();
-        // all f32 in range with stride
-        let mut x = lo;
-        let step = 97u32;
-        let mut b = 0u32;
-        while b < u32::MAX - step {
-            b += step;
-            let v = f32::from_bits(b);
-            if v >= lo && v <= hi && v.is_finite() {
-                bits_iter.push(b);
+
+struct Row {
+    max_ulp: f64,
+    worst: f64,
+    misrounded: u64,
+    count: u64,
+}
+
+impl Row {
+    fn new() -> Row {
+        Row {
+            max_ulp: 0.0,
+            worst: 0.0,
+            misrounded: 0,
+            count: 0,
+        }
+    }
+
+    fn add(
+        &mut self,
+        x: f64,
+        got: f64,
+        exact: f64,
+        rounded: f64,
+        fraction: i32,
+        min_exponent: i32,
+    ) {
+        self.count += 1;
+        if got == rounded || got.is_nan() && rounded.is_nan() {
+            return;
+        }
+        self.misrounded += 1;
+        if exact.is_finite() && rounded.is_finite() {
+            let e = (got - exact).abs() / ulp(exact, fraction, min_exponent);
+            if e > self.max_ulp {
+                self.max_ulp = e;
+                self.worst = x;
             }
         }
-        let _ = a;
-        for &b in &bits_iter {
-            x = f32::from_bits(b);
-            let got = f(x);
-            let exact = g(x as f64);
-            let e = ulp_err(got, exact);
-            n += 1;
-            if e > 0.5 {
-                wrong += 1;
-            }
-            if e > maxe {
-                maxe = e;
-                worst = x;
-            }
-        }
+    }
+
+    fn print(&self, name: &str, range: &str) {
         println!(
-            "{name}: n={n} max_ulp={maxe:.3} at {worst:e} misrounded={wrong} ({:.4}%)",
-            100.0 * wrong as f64 / n as f64
+            "| {name} | {range} | {} | {:.3} (at {:e}) | {:.4} % |",
+            self.count,
+            self.max_ulp.max(0.5 * (self.misrounded > 0) as u8 as f64),
+            self.worst,
+            100.0 * (self.count - self.misrounded) as f64 / self.count as f64
         );
     }
+}
+
+fn binary32(
+    name: &str,
+    range: &str,
+    f: fn(f32) -> f32,
+    oracle: fn(f64) -> f64,
+    keep: fn(f32) -> bool,
+) {
+    let mut row = Row::new();
+    for bits in 0..=u32::MAX {
+        let x = f32::from_bits(bits);
+        if !keep(x) {
+            continue;
+        }
+        let exact = oracle(x as f64);
+        row.add(x as f64, f(x) as f64, exact, exact as f32 as f64, 23, -126);
+    }
+    row.print(name, range);
+}
+
+fn binary16(name: &str, f: fn(F16) -> F16, oracle: fn(f64) -> f64, keep: fn(f64) -> bool) {
+    let mut row = Row::new();
+    for bits in 0..=u16::MAX {
+        let x = F16::from_bits(bits);
+        if !keep(x.to_f64()) {
+            continue;
+        }
+        let exact = oracle(x.to_f64());
+        row.add(
+            x.to_f64(),
+            f(x).to_f64(),
+            exact,
+            F16::from_f64(exact).to_f64(),
+            10,
+            -14,
+        );
+    }
+    row.print(name, "all finite inputs");
+}
+
+fn main() {
+    println!("| function | inputs | count | max error, ulp | correctly rounded |");
+    println!("| --- | --- | --- | --- | --- |");
+    binary32("exp, f32", "[-104, 89]", math::exp, f64::exp, |x| {
+        (-104.0..=89.0).contains(&x)
+    });
+    binary32("ln, f32", "(0, inf)", math::ln, f64::ln, |x| {
+        x > 0.0 && x.is_finite()
+    });
+    binary32(
+        "atan, f32",
+        "all finite",
+        math::atan,
+        f64::atan,
+        f32::is_finite,
+    );
+    binary16("exp, f16", math::exp, f64::exp, f64::is_finite);
+    binary16("ln, f16", math::ln, f64::ln, |x| x > 0.0 && x.is_finite());
+    binary16("atan, f16", math::atan, f64::atan, f64::is_finite);
 }

@@ -48,19 +48,58 @@ pub const DEFAULT_CHUNK: usize = 1024;
 macro_rules! specialize {
     ($index:expr, $c:ident => $call:expr) => {
         match $index {
-            0 => { const $c: usize = 0; $call }
-            1 => { const $c: usize = 1; $call }
-            2 => { const $c: usize = 2; $call }
-            3 => { const $c: usize = 3; $call }
-            4 => { const $c: usize = 4; $call }
-            5 => { const $c: usize = 5; $call }
-            6 => { const $c: usize = 6; $call }
-            7 => { const $c: usize = 7; $call }
-            8 => { const $c: usize = 8; $call }
-            9 => { const $c: usize = 9; $call }
-            10 => { const $c: usize = 10; $call }
-            11 => { const $c: usize = 11; $call }
-            _ => { const $c: usize = usize::MAX; $call }
+            0 => {
+                const $c: usize = 0;
+                $call
+            }
+            1 => {
+                const $c: usize = 1;
+                $call
+            }
+            2 => {
+                const $c: usize = 2;
+                $call
+            }
+            3 => {
+                const $c: usize = 3;
+                $call
+            }
+            4 => {
+                const $c: usize = 4;
+                $call
+            }
+            5 => {
+                const $c: usize = 5;
+                $call
+            }
+            6 => {
+                const $c: usize = 6;
+                $call
+            }
+            7 => {
+                const $c: usize = 7;
+                $call
+            }
+            8 => {
+                const $c: usize = 8;
+                $call
+            }
+            9 => {
+                const $c: usize = 9;
+                $call
+            }
+            10 => {
+                const $c: usize = 10;
+                $call
+            }
+            11 => {
+                const $c: usize = 11;
+                $call
+            }
+            _ => {
+                const $c: usize = usize::MAX;
+                $call
+            }
         }
     };
 }
@@ -799,7 +838,7 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     }
 
     /// The backward pass of neurons `m0..m0 + W`, over all batch rows.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
     #[inline(always)]
     fn backward_chunk<const W: usize, const STATE_GRADS: bool, const PARAM_GRADS: bool>(
         &self,
@@ -934,6 +973,7 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     }
 
     /// The prepared constants of neurons `m0..m0 + W`, one array per constant.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     fn prepare_chunk<const W: usize>(&self, model: M, m0: usize) -> [[T; W]; MAX_PREPARED] {
         let mut prepared = [[T::zero(); W]; MAX_PREPARED];

@@ -49,7 +49,12 @@ struct Stats {
 }
 
 fn measure16(f: fn(F16) -> F16, oracle: fn(f64) -> f64, keep: impl Fn(f64) -> bool) -> Stats {
-    let mut s = Stats { max: 0.0, at: 0.0, misrounded: 0, count: 0 };
+    let mut s = Stats {
+        max: 0.0,
+        at: 0.0,
+        misrounded: 0,
+        count: 0,
+    };
     for bits in 0..=u16::MAX {
         let x = F16::from_bits(bits);
         let xv = x.to_f64();
@@ -75,7 +80,12 @@ fn measure16(f: fn(F16) -> F16, oracle: fn(f64) -> f64, keep: impl Fn(f64) -> bo
 }
 
 fn measure32(f: fn(f32) -> f32, oracle: fn(f64) -> f64, lo: f32, hi: f32) -> Stats {
-    let mut s = Stats { max: 0.0, at: 0.0, misrounded: 0, count: 0 };
+    let mut s = Stats {
+        max: 0.0,
+        at: 0.0,
+        misrounded: 0,
+        count: 0,
+    };
     let mut bits = 0u32;
     while bits < 0xff80_0000 {
         let x = f32::from_bits(bits);
@@ -104,20 +114,40 @@ fn measure32(f: fn(f32) -> f32, oracle: fn(f64) -> f64, lo: f32, hi: f32) -> Sta
 fn exp_is_faithful() {
     let s = measure32(math::exp, f64::exp, -103.0, 88.7);
     assert!(s.max < 0.8, "f32 exp: {} ulp at {}", s.max, s.at);
-    assert!(s.misrounded * 100 < s.count, "f32 exp misrounded {} of {}", s.misrounded, s.count);
+    assert!(
+        s.misrounded * 100 < s.count,
+        "f32 exp misrounded {} of {}",
+        s.misrounded,
+        s.count
+    );
     let s = measure16(math::exp, f64::exp, |x| x > -18.0 && x < 11.1);
     assert!(s.max < 0.51, "f16 exp: {} ulp at {}", s.max, s.at);
-    assert!(s.misrounded <= 8, "f16 exp misrounded {} of {}", s.misrounded, s.count);
+    assert!(
+        s.misrounded <= 8,
+        "f16 exp misrounded {} of {}",
+        s.misrounded,
+        s.count
+    );
 }
 
 #[test]
 fn ln_is_faithful() {
     let s = measure32(math::ln, f64::ln, f32::from_bits(1), f32::MAX);
     assert!(s.max < 0.85, "f32 ln: {} ulp at {}", s.max, s.at);
-    assert!(s.misrounded * 50 < s.count, "f32 ln misrounded {} of {}", s.misrounded, s.count);
+    assert!(
+        s.misrounded * 50 < s.count,
+        "f32 ln misrounded {} of {}",
+        s.misrounded,
+        s.count
+    );
     let s = measure16(math::ln, f64::ln, |x| x > 0.0 && x.is_finite());
     assert!(s.max < 0.51, "f16 ln: {} ulp at {}", s.max, s.at);
-    assert!(s.misrounded <= 8, "f16 ln misrounded {} of {}", s.misrounded, s.count);
+    assert!(
+        s.misrounded <= 8,
+        "f16 ln misrounded {} of {}",
+        s.misrounded,
+        s.count
+    );
 }
 
 #[test]
@@ -136,13 +166,21 @@ fn special_values() {
     assert_eq!(math::exp(89.0f32), f32::INFINITY);
     assert_eq!(math::exp(-104.0f32), 0.0);
     assert!(math::exp(f32::NAN).is_nan());
-    assert_eq!(math::exp(-87.5f32), (-87.5f64).exp() as f32, "subnormal result");
+    assert_eq!(
+        math::exp(-87.5f32),
+        (-87.5f64).exp() as f32,
+        "subnormal result"
+    );
     assert_eq!(math::ln(1.0f32), 0.0);
     assert_eq!(math::ln(0.0f32), f32::NEG_INFINITY);
     assert_eq!(math::ln(-0.0f32), f32::NEG_INFINITY);
     assert!(math::ln(-1.0f32).is_nan() && math::ln(f32::NAN).is_nan());
     assert_eq!(math::ln(f32::INFINITY), f32::INFINITY);
-    assert_eq!(math::ln(f32::from_bits(1)), (f32::from_bits(1) as f64).ln() as f32, "subnormal input");
+    assert_eq!(
+        math::ln(f32::from_bits(1)),
+        (f32::from_bits(1) as f64).ln() as f32,
+        "subnormal input"
+    );
     assert_eq!(math::atan(f32::INFINITY), core::f32::consts::FRAC_PI_2);
     assert_eq!(math::atan(-0.0f32).to_bits(), (-0.0f32).to_bits());
     // f16: overflow of exp saturates, as every F16 operation does

@@ -10,18 +10,37 @@ fn no_dependency_enables_std() {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let output = Command::new(env!("CARGO"))
         .args(["tree", "--manifest-path", manifest, "-p", "snn-kernels"])
-        .args(["-e", "normal,features,no-proc-macro", "--prefix", "none", "--offline"])
+        .args([
+            "-e",
+            "normal,features,no-proc-macro",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
         .output()
         .expect("cargo tree runs");
-    assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let tree = String::from_utf8(output.stdout).unwrap();
     assert!(tree.contains("half v2"), "unexpected tree:\n{tree}");
-    let with_std: Vec<&str> = tree.lines().filter(|line| line.contains("feature \"std\"")).collect();
-    assert!(with_std.is_empty(), "dependencies built with std: {with_std:?}\n{tree}");
+    let with_std: Vec<&str> = tree
+        .lines()
+        .filter(|line| line.contains("feature \"std\""))
+        .collect();
+    assert!(
+        with_std.is_empty(),
+        "dependencies built with std: {with_std:?}\n{tree}"
+    );
 }
 
 #[test]
 fn the_crate_is_no_std() {
     let lib = include_str!("../src/lib.rs");
-    assert!(lib.lines().any(|line| line.trim() == "#![no_std]"), "src/lib.rs must declare #![no_std]");
+    assert!(
+        lib.lines().any(|line| line.trim() == "#![no_std]"),
+        "src/lib.rs must declare #![no_std]"
+    );
 }

@@ -7,7 +7,12 @@ use snn_kernels::population::*;
 #[test]
 fn counts_pool_the_population_and_time() {
     // T = 2, B = 1, C = 2 classes of P = 2 neurons
-    let readout = Readout { steps: 2, batch: 1, classes: 2, population: 2 };
+    let readout = Readout {
+        steps: 2,
+        batch: 1,
+        classes: 2,
+        population: 2,
+    };
     let spikes = [1.0f32, 0.0, 1.0, 1.0, /* t1 */ 0.0, 1.0, 0.0, 1.0];
     let mut counts = [0.0f32; 2];
     spike_counts(&readout, &spikes, &mut counts).unwrap();
@@ -32,7 +37,12 @@ fn ce(counts: &[f64], labels: &[usize], classes: usize) -> f64 {
 
 #[test]
 fn cross_entropy_and_its_gradient() {
-    let readout = Readout { steps: 10, batch: 2, classes: 3, population: 1 };
+    let readout = Readout {
+        steps: 10,
+        batch: 2,
+        classes: 3,
+        population: 1,
+    };
     let counts = [3.0f64, 1.0, 0.0, 2.0, 2.0, 5.0];
     let labels = [0, 1];
     let mut grads = [0.0f64; 6];
@@ -44,14 +54,23 @@ fn cross_entropy_and_its_gradient() {
         plus[i] += 1e-6;
         minus[i] -= 1e-6;
         let fd = (ce(&plus, &labels, 3) - ce(&minus, &labels, 3)) / 2e-6;
-        assert!((fd - grads[i]).abs() < 1e-8, "d/dcount[{i}]: {fd} vs {}", grads[i]);
+        assert!(
+            (fd - grads[i]).abs() < 1e-8,
+            "d/dcount[{i}]: {fd} vs {}",
+            grads[i]
+        );
     }
 }
 
 #[test]
 fn mse_count_loss_uses_snntorchs_targets() {
     // T = 8, P = 2: on = trunc(8 · 0.75 · 2) = 12, off = trunc(8 · 0.1 · 2) = 1
-    let readout = Readout { steps: 8, batch: 1, classes: 2, population: 2 };
+    let readout = Readout {
+        steps: 8,
+        batch: 1,
+        classes: 2,
+        population: 2,
+    };
     let targets = CountTargets::from_rates(&readout, 0.75, 0.1);
     assert_eq!(targets, CountTargets { on: 12.0, off: 1.0 });
     let counts = [10.0f64, 4.0];

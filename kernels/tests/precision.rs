@@ -70,16 +70,24 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
     let prob = awkward_problem::<M>(per_neuron, seed);
     let mut rng = Rng::new(seed ^ 0xabc);
     let w_spikes = rng.vec(prob.len(), -1.0, 1.0);
-    let w_states: Vec<Vec<f64>> = (0..stored_states::<M>()).map(|_| rng.vec(prob.len(), -1.0, 1.0)).collect();
+    let w_states: Vec<Vec<f64>> = (0..stored_states::<M>())
+        .map(|_| rng.vec(prob.len(), -1.0, 1.0))
+        .collect();
     let what = format!("{} {} with {}", M::NAME, model.variant(), S::NAME);
 
     // binary16
     let half = prob.convert(F16::from_f64);
     let soft16 = prob.convert(|x| SoftF16(F16::from_f64(x).to_f64()));
     let ws16: Vec<F16> = w_spikes.iter().map(|&w| F16::from_f64(w)).collect();
-    let wst16: Vec<Vec<F16>> = w_states.iter().map(|v| v.iter().map(|&w| F16::from_f64(w)).collect()).collect();
+    let wst16: Vec<Vec<F16>> = w_states
+        .iter()
+        .map(|v| v.iter().map(|&w| F16::from_f64(w)).collect())
+        .collect();
     let soft_ws16: Vec<SoftF16> = ws16.iter().map(|w| SoftF16(w.to_f64())).collect();
-    let soft_wst16: Vec<Vec<SoftF16>> = wst16.iter().map(|v| v.iter().map(|w| SoftF16(w.to_f64())).collect()).collect();
+    let soft_wst16: Vec<Vec<SoftF16>> = wst16
+        .iter()
+        .map(|v| v.iter().map(|w| SoftF16(w.to_f64())).collect())
+        .collect();
     let a = run::<M, S, F16, 2>(model, surrogate, 5, &prob, &half, &ws16, &wst16);
     let b = run::<M, S, SoftF16, 2>(model, surrogate, 5, &prob, &soft16, &soft_ws16, &soft_wst16);
     compare(&format!("fp16 {what}"), &a, &b);
@@ -88,9 +96,15 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
     let single = prob.convert(|x| x as f32);
     let soft32 = prob.convert(|x| SoftF32(x as f32 as f64));
     let ws32: Vec<f32> = w_spikes.iter().map(|&w| w as f32).collect();
-    let wst32: Vec<Vec<f32>> = w_states.iter().map(|v| v.iter().map(|&w| w as f32).collect()).collect();
+    let wst32: Vec<Vec<f32>> = w_states
+        .iter()
+        .map(|v| v.iter().map(|&w| w as f32).collect())
+        .collect();
     let soft_ws32: Vec<SoftF32> = ws32.iter().map(|&w| SoftF32(w as f64)).collect();
-    let soft_wst32: Vec<Vec<SoftF32>> = wst32.iter().map(|v| v.iter().map(|&w| SoftF32(w as f64)).collect()).collect();
+    let soft_wst32: Vec<Vec<SoftF32>> = wst32
+        .iter()
+        .map(|v| v.iter().map(|&w| SoftF32(w as f64)).collect())
+        .collect();
     let c = run::<M, S, f32, 2>(model, surrogate, 5, &prob, &single, &ws32, &wst32);
     let d = run::<M, S, SoftF32, 2>(model, surrogate, 5, &prob, &soft32, &soft_ws32, &soft_wst32);
     compare(&format!("fp32 {what}"), &c, &d);
@@ -99,7 +113,12 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
 fn check_all<M: Model>(model: M) {
     for_each_surrogate!(|s| {
         for per_neuron in [false, true] {
-            check(model, s, per_neuron, 17 + model.config_index() as u64 * 3 + per_neuron as u64);
+            check(
+                model,
+                s,
+                per_neuron,
+                17 + model.config_index() as u64 * 3 + per_neuron as u64,
+            );
         }
     });
 }
@@ -112,13 +131,33 @@ fn fp16_and_fp32_kernels_equal_their_definitions_bit_for_bit() {
 #[test]
 fn f16_overflow_saturates_and_subnormals_are_kept() {
     let big = F16::from_f32(60000.0);
-    assert_eq!((big + big).to_bits(), F16::MAX.to_bits(), "finite overflow saturates to 65504");
+    assert_eq!(
+        (big + big).to_bits(),
+        F16::MAX.to_bits(),
+        "finite overflow saturates to 65504"
+    );
     assert_eq!((-big - big).to_bits(), (-F16::MAX).to_bits());
     let inf = F16::from_f32(f32::INFINITY);
-    assert_eq!((inf + big).to_bits(), inf.to_bits(), "infinite operands stay infinite");
-    assert_eq!((F16::ONE / F16::ZERO).to_bits(), inf.to_bits(), "x / 0 is infinity");
+    assert_eq!(
+        (inf + big).to_bits(),
+        inf.to_bits(),
+        "infinite operands stay infinite"
+    );
+    assert_eq!(
+        (F16::ONE / F16::ZERO).to_bits(),
+        inf.to_bits(),
+        "x / 0 is infinity"
+    );
     let tiny = F16::from_bits(0x0001); // 2^-24, the smallest subnormal
     assert_eq!((tiny + tiny).to_bits(), 0x0002, "subnormals add exactly");
-    assert_eq!((tiny * F16::from_f32(0.5)).to_bits(), 0x0000, "2^-25 rounds to even: zero");
-    assert_eq!((tiny * F16::from_f32(1.5)).to_bits(), 0x0002, "1.5 * 2^-24 rounds to even: 2^-23");
+    assert_eq!(
+        (tiny * F16::from_f32(0.5)).to_bits(),
+        0x0000,
+        "2^-25 rounds to even: zero"
+    );
+    assert_eq!(
+        (tiny * F16::from_f32(1.5)).to_bits(),
+        0x0002,
+        "1.5 * 2^-24 rounds to even: 2^-23"
+    );
 }

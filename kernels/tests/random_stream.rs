@@ -20,10 +20,18 @@ fn plain(seed: u32, step: u32, element: u32) -> u32 {
 
 #[test]
 fn generic_stream_equals_the_plain_32_bit_one() {
-    for (seed, step, element) in [(0, 0, 0), (1, 2, 3), (u32::MAX, 99, 12345), (42, u32::MAX, u32::MAX)] {
+    for (seed, step, element) in [
+        (0, 0, 0),
+        (1, 2, 3),
+        (u32::MAX, 99, 12345),
+        (42, u32::MAX, u32::MAX),
+    ] {
         let expected = plain(seed, step, element);
         assert_eq!(random_bits::<u32>(seed, step, element), expected);
-        assert_eq!(random_bits::<u64>(seed as u64, step as u64, element as u64), expected as u64);
+        assert_eq!(
+            random_bits::<u64>(seed as u64, step as u64, element as u64),
+            expected as u64
+        );
     }
 }
 
@@ -38,7 +46,10 @@ fn numbers_are_uniform_in_unit_interval_and_agree_across_precisions() {
         let u16v: F16 = uniform(7, 3, element);
         assert!((0.0..1.0).contains(&u32v) && (0.0..1.0).contains(&u16v.to_f32()));
         assert_eq!(u32v as f64, u64v, "f32 and f64 draw the same number");
-        assert_eq!(u32v, (plain(7, 3, element) >> 9) as f32 / (1u32 << 23) as f32);
+        assert_eq!(
+            u32v,
+            (plain(7, 3, element) >> 9) as f32 / (1u32 << 23) as f32
+        );
         assert_eq!(u16v.to_f32(), (plain(7, 3, element) >> 22) as f32 / 1024.0);
         sum += u64v;
         buckets[(u64v * 10.0) as usize] += 1;
@@ -46,6 +57,9 @@ fn numbers_are_uniform_in_unit_interval_and_agree_across_precisions() {
     let mean = sum / n as f64;
     assert!((mean - 0.5).abs() < 0.005, "mean {mean}");
     for count in buckets {
-        assert!((count as f64 - 10_000.0).abs() < 500.0, "buckets {buckets:?}");
+        assert!(
+            (count as f64 - 10_000.0).abs() < 500.0,
+            "buckets {buckets:?}"
+        );
     }
 }

@@ -16,9 +16,19 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
     let prob = Problem::random::<M>(steps, batch, neurons, per_neuron, &mut rng);
     let (len, n) = (prob.len(), prob.elements());
     let data = prob.convert(|x| x as f32);
-    let ws: Vec<f32> = rng.vec(len, -1.0, 1.0).into_iter().map(|v| v as f32).collect();
-    let wst: Vec<Vec<f32>> =
-        (0..stored_states::<M>()).map(|_| rng.vec(len, -1.0, 1.0).into_iter().map(|v| v as f32).collect()).collect();
+    let ws: Vec<f32> = rng
+        .vec(len, -1.0, 1.0)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    let wst: Vec<Vec<f32>> = (0..stored_states::<M>())
+        .map(|_| {
+            rng.vec(len, -1.0, 1.0)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect()
+        })
+        .collect();
     let what = format!("{} {} with {}", M::NAME, model.variant(), S::NAME);
 
     // chunk widths 1, 2, 3 (partial chunks) and the default give the same bits
@@ -29,31 +39,55 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         run::<M, S, f32, 1024>(model, surrogate, 9, &prob, &data, &ws, &wst),
     ];
     for other in &others {
-        assert_bits_eq(&format!("{what}: spikes across chunk widths"), &fused.spikes, &other.spikes);
+        assert_bits_eq(
+            &format!("{what}: spikes across chunk widths"),
+            &fused.spikes,
+            &other.spikes,
+        );
         for (a, b) in fused.grad_params.iter().zip(&other.grad_params) {
-            assert_bits_eq(&format!("{what}: parameter gradients across chunk widths"), a, b);
+            assert_bits_eq(
+                &format!("{what}: parameter gradients across chunk widths"),
+                a,
+                b,
+            );
         }
         for (a, b) in fused.grad_inputs.iter().zip(&other.grad_inputs) {
-            assert_bits_eq(&format!("{what}: input gradients across chunk widths"), a, b);
+            assert_bits_eq(
+                &format!("{what}: input gradients across chunk widths"),
+                a,
+                b,
+            );
         }
     }
 
     // step by step
     let params: Vec<Param<f32>> = data.param_list();
-    let layer = Layer::new(model, surrogate, batch, neurons, &params).unwrap().with_seed(9);
+    let layer = Layer::new(model, surrogate, batch, neurons, &params)
+        .unwrap()
+        .with_seed(9);
     let mut state: Vec<Vec<f32>> = data.initial.clone();
     let mut history = vec![state.clone()];
     let mut spikes = vec![0.0f32; len];
     for t in 0..steps {
         let ins: Vec<&[f32]> = data.inputs.iter().map(|v| &v[t * n..(t + 1) * n]).collect();
         let mut refs: Vec<&mut [f32]> = state.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer.step(t, &ins, &mut refs, &mut spikes[t * n..(t + 1) * n]).unwrap();
+        layer
+            .step(t, &ins, &mut refs, &mut spikes[t * n..(t + 1) * n])
+            .unwrap();
         history.push(state.clone());
     }
-    assert_bits_eq(&format!("{what}: step-by-step spikes"), &fused.spikes, &spikes);
+    assert_bits_eq(
+        &format!("{what}: step-by-step spikes"),
+        &fused.spikes,
+        &spikes,
+    );
     for (k, trajectory) in fused.states.iter().enumerate() {
         let stepped: Vec<f32> = history[1..].iter().flat_map(|s| s[k].clone()).collect();
-        assert_bits_eq(&format!("{what}: step-by-step state {k}"), trajectory, &stepped);
+        assert_bits_eq(
+            &format!("{what}: step-by-step state {k}"),
+            trajectory,
+            &stepped,
+        );
     }
 
     let mut grad_state = vec![vec![0.0f32; n]; M::STATES.len()];
@@ -63,16 +97,28 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         // what flows into the states after step t: carried + the loss on them
         for (k, g) in grad_state.iter_mut().enumerate().take(wst.len()) {
             for (i, v) in g.iter_mut().enumerate() {
-                *v = *v + wst[k][t * n + i];
+                *v += wst[k][t * n + i];
             }
         }
         let ins: Vec<&[f32]> = data.inputs.iter().map(|v| &v[t * n..(t + 1) * n]).collect();
         let prev: Vec<&[f32]> = history[t].iter().map(|v| v.as_slice()).collect();
         let next: Vec<&[f32]> = history[t + 1].iter().map(|v| v.as_slice()).collect();
         let mut gs: Vec<&mut [f32]> = grad_state.iter_mut().map(|v| v.as_mut_slice()).collect();
-        let mut gi: Vec<&mut [f32]> = grad_inputs.iter_mut().map(|v| &mut v[t * n..(t + 1) * n]).collect();
+        let mut gi: Vec<&mut [f32]> = grad_inputs
+            .iter_mut()
+            .map(|v| &mut v[t * n..(t + 1) * n])
+            .collect();
         layer
-            .step_backward(t, &ins, &prev, &next, &ws[t * n..(t + 1) * n], &mut gs, &mut gi, &mut accumulator)
+            .step_backward(
+                t,
+                &ins,
+                &prev,
+                &next,
+                &ws[t * n..(t + 1) * n],
+                &mut gs,
+                &mut gi,
+                &mut accumulator,
+            )
             .unwrap();
     }
     let mut grad_params: Vec<Vec<f32>> = data.params.iter().map(|p| vec![0.0; p.len()]).collect();
@@ -82,10 +128,18 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         assert_bits_eq(&format!("{what}: step-by-step input gradient {k}"), a, b);
     }
     for (k, (a, b)) in fused.grad_initial.iter().zip(&grad_state).enumerate() {
-        assert_bits_eq(&format!("{what}: step-by-step initial-state gradient {k}"), a, b);
+        assert_bits_eq(
+            &format!("{what}: step-by-step initial-state gradient {k}"),
+            a,
+            b,
+        );
     }
     for (k, (a, b)) in fused.grad_params.iter().zip(&grad_params).enumerate() {
-        assert_bits_eq(&format!("{what}: step-by-step parameter gradient {k}"), a, b);
+        assert_bits_eq(
+            &format!("{what}: step-by-step parameter gradient {k}"),
+            a,
+            b,
+        );
     }
 }
 

@@ -8,7 +8,9 @@ use snn_kernels::models::Leaky;
 use snn_kernels::surrogate::*;
 use snn_kernels::Real;
 
-const Z: &[f64] = &[-3.0, -1.0, -0.5, -0.1, -1e-3, -0.0, 0.0, 1e-3, 0.1, 0.5, 0.9, 1.0, 1.1, 2.5];
+const Z: &[f64] = &[
+    -3.0, -1.0, -0.5, -0.1, -1e-3, -0.0, 0.0, 1e-3, 0.1, 0.5, 0.9, 1.0, 1.1, 2.5,
+];
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
@@ -20,7 +22,11 @@ fn check<S: Surrogate>(s: S, formula: impl Fn(f64) -> f64) {
         for g in [1.0, -0.75] {
             let got = S::grad(z, g, &c, 0.25);
             let expected = g * formula(z);
-            assert!(close(got, expected), "{}: z = {z}, g = {g}: {got} vs {expected}", S::NAME);
+            assert!(
+                close(got, expected),
+                "{}: z = {z}, g = {g}: {got} vs {expected}",
+                S::NAME
+            );
         }
     }
 }
@@ -36,17 +42,59 @@ fn h(z: f64) -> f64 {
 #[test]
 fn surrogates_follow_their_formulas() {
     use std::f64::consts::PI;
-    check(Atan { alpha: 3.0 }, |z| 3.0 / 2.0 / (1.0 + (PI / 2.0 * 3.0 * z).powi(2)));
-    check(FastSigmoid { slope: 7.0 }, |z| 1.0 / (7.0 * z.abs() + 1.0).powi(2));
-    check(Sigmoid { slope: 6.0 }, |z| 6.0 * (-6.0 * z).exp() / ((-6.0 * z).exp() + 1.0).powi(2));
-    check(Triangular { threshold: 0.5 }, |z| if z < 0.0 { 0.5 } else { -0.5 });
+    check(Atan { alpha: 3.0 }, |z| {
+        3.0 / 2.0 / (1.0 + (PI / 2.0 * 3.0 * z).powi(2))
+    });
+    check(FastSigmoid { slope: 7.0 }, |z| {
+        1.0 / (7.0 * z.abs() + 1.0).powi(2)
+    });
+    check(Sigmoid { slope: 6.0 }, |z| {
+        6.0 * (-6.0 * z).exp() / ((-6.0 * z).exp() + 1.0).powi(2)
+    });
+    check(Triangular { threshold: 0.5 }, |z| {
+        if z < 0.0 {
+            0.5
+        } else {
+            -0.5
+        }
+    });
     check(StraightThrough, |_| 1.0);
     check(Heaviside, h);
-    check(SpikeRateEscape { beta: 2.0, slope: 3.0 }, |z| 3.0 * (-2.0 * (z - 1.0).abs()).exp());
-    check(SparseFastSigmoid { slope: 4.0, b: 0.2 }, |z| if z > 0.2 { 1.0 / (4.0 * z.abs() + 1.0).powi(2) } else { 0.0 });
-    check(LeakySpikeOperator { slope: 0.3 }, |z| if z > 0.0 { 1.0 } else { 0.3 });
+    check(
+        SpikeRateEscape {
+            beta: 2.0,
+            slope: 3.0,
+        },
+        |z| 3.0 * (-2.0 * (z - 1.0).abs()).exp(),
+    );
+    check(SparseFastSigmoid { slope: 4.0, b: 0.2 }, |z| {
+        if z > 0.2 {
+            1.0 / (4.0 * z.abs() + 1.0).powi(2)
+        } else {
+            0.0
+        }
+    });
+    check(LeakySpikeOperator { slope: 0.3 }, |z| {
+        if z > 0.0 {
+            1.0
+        } else {
+            0.3
+        }
+    });
     // noise 0.25: (0.25 - 0.5 + mean) · variance
-    check(StochasticSpikeOperator { mean: 0.1, variance: 0.4 }, |z| if z > 0.0 { 1.0 } else { (0.25 - 0.5 + 0.1) * 0.4 });
+    check(
+        StochasticSpikeOperator {
+            mean: 0.1,
+            variance: 0.4,
+        },
+        |z| {
+            if z > 0.0 {
+                1.0
+            } else {
+                (0.25 - 0.5 + 0.1) * 0.4
+            }
+        },
+    );
 }
 
 #[test]
@@ -55,10 +103,28 @@ fn defaults_are_snntorchs() {
     assert_eq!(FastSigmoid::default().slope, 25.0);
     assert_eq!(Sigmoid::default().slope, 25.0);
     assert_eq!(Triangular::default().threshold, 1.0);
-    assert_eq!(SpikeRateEscape::default(), SpikeRateEscape { beta: 1.0, slope: 25.0 });
-    assert_eq!(SparseFastSigmoid::default(), SparseFastSigmoid { slope: 25.0, b: 1.0 });
+    assert_eq!(
+        SpikeRateEscape::default(),
+        SpikeRateEscape {
+            beta: 1.0,
+            slope: 25.0
+        }
+    );
+    assert_eq!(
+        SparseFastSigmoid::default(),
+        SparseFastSigmoid {
+            slope: 25.0,
+            b: 1.0
+        }
+    );
     assert_eq!(LeakySpikeOperator::default().slope, 0.1);
-    assert_eq!(StochasticSpikeOperator::default(), StochasticSpikeOperator { mean: 0.0, variance: 0.2 });
+    assert_eq!(
+        StochasticSpikeOperator::default(),
+        StochasticSpikeOperator {
+            mean: 0.0,
+            variance: 0.2
+        }
+    );
 }
 
 /// A surrogate defined outside the crate: a boxcar, 1/(2w) for |z| < w.
@@ -81,26 +147,59 @@ impl Surrogate for Boxcar {
 #[test]
 fn a_user_defined_surrogate_works_in_a_layer() {
     // one neuron, one step, mem = x; L = spk: dL/dx = S'(x - 1)
-    let layer = Layer::new(Leaky::default(), Boxcar { width: 0.5 }, 1, 2, &[0.5f32, 1.0, 1.0].map(Param::Scalar)).unwrap();
+    let layer = Layer::new(
+        Leaky::default(),
+        Boxcar { width: 0.5 },
+        1,
+        2,
+        &[0.5f32, 1.0, 1.0].map(Param::Scalar),
+    )
+    .unwrap();
     let x = [0.75f32, 1.75];
     let mut spikes = [0.0; 2];
     let mut mem = [0.0; 2];
-    layer.forward(1, &[&x], &[&[0.0, 0.0]], &mut spikes, &mut [&mut mem]).unwrap();
+    layer
+        .forward(1, &[&x], &[&[0.0, 0.0]], &mut spikes, &mut [&mut mem])
+        .unwrap();
     let mut gx = [0.0f32; 2];
     layer
         .backward(
             1,
-            Saved { inputs: &[&x], initial: &[&[0.0, 0.0]], spikes: &spikes, states: &[&mem] },
-            OutputGrads { spikes: &[1.0, 1.0], states: &[] },
-            InputGrads { inputs: &mut [&mut gx], initial: &mut [], params: &mut [] },
+            Saved {
+                inputs: &[&x],
+                initial: &[&[0.0, 0.0]],
+                spikes: &spikes,
+                states: &[&mem],
+            },
+            OutputGrads {
+                spikes: &[1.0, 1.0],
+                states: &[],
+            },
+            InputGrads {
+                inputs: &mut [&mut gx],
+                initial: &mut [],
+                params: &mut [],
+            },
         )
         .unwrap_err(); // the initial-state gradient list must name every state
     layer
         .backward(
             1,
-            Saved { inputs: &[&x], initial: &[&[0.0, 0.0]], spikes: &spikes, states: &[&mem] },
-            OutputGrads { spikes: &[1.0, 1.0], states: &[] },
-            InputGrads { inputs: &mut [&mut gx], initial: &mut [&mut []], params: &mut [] },
+            Saved {
+                inputs: &[&x],
+                initial: &[&[0.0, 0.0]],
+                spikes: &spikes,
+                states: &[&mem],
+            },
+            OutputGrads {
+                spikes: &[1.0, 1.0],
+                states: &[],
+            },
+            InputGrads {
+                inputs: &mut [&mut gx],
+                initial: &mut [&mut []],
+                params: &mut [],
+            },
         )
         .unwrap();
     assert_eq!(gx, [1.0, 0.0], "inside the box 1/(2·0.5) = 1, outside 0");

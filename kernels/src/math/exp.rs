@@ -8,11 +8,11 @@ const INV_LN2: f64 = core::f64::consts::LOG2_E;
 /// `ln 2` split for binary32: the high part has 16 significant bits, so
 /// `k * LN2_HI` is exact for `|k| < 256`.
 const LN2_HI_32: f64 = 0.693145751953125;
-const LN2_LO_32: f64 = 1.428606765330187045e-6;
+const LN2_LO_32: f64 = 1.428606765330187e-6;
 /// `ln 2` split for binary64: the high part has 32 significant bits, so
 /// `k * LN2_HI` is exact for `|k| < 2^20`.
-const LN2_HI_64: f64 = 6.93147180369123816490e-1;
-const LN2_LO_64: f64 = 1.90821492927058770002e-10;
+const LN2_HI_64: f64 = 6.931471803691238e-1;
+const LN2_LO_64: f64 = 1.9082149292705877e-10;
 
 /// Taylor coefficients `1/n!` for `n = 2..=13`: `e^r = 1 + r + r² P(r)`.
 const INV_FACTORIALS: [f64; 12] = [

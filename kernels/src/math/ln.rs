@@ -4,9 +4,9 @@ use super::{horner, is_binary64, pow2_f64};
 use crate::real::{Mask, Real, Word};
 
 const LN2_HI_32: f64 = 0.693145751953125;
-const LN2_LO_32: f64 = 1.428606765330187045e-6;
-const LN2_HI_64: f64 = 6.93147180369123816490e-1;
-const LN2_LO_64: f64 = 1.90821492927058770002e-10;
+const LN2_LO_32: f64 = 1.428606765330187e-6;
+const LN2_HI_64: f64 = 6.931471803691238e-1;
+const LN2_LO_64: f64 = 1.9082149292705877e-10;
 
 /// Series coefficients of `R(z) = sum 2 z^i / (2i + 1)`, `i >= 1`, divided by
 /// `z`: `R(z) = z (2/3 + z (2/5 + ...))`.

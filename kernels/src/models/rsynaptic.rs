@@ -68,6 +68,7 @@ const A: usize = 0;
 const B: usize = 1;
 
 /// One step given the recurrent current: `(syn, mem, spk)`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn forward<T: Real, S: Surrogate>(
     reset: Reset,
