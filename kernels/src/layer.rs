@@ -25,7 +25,9 @@
 //! batch rows in order `b = 0, 1, ...`; the chain rule through
 //! [`Model::prepare`] is then applied per neuron, and a scalar parameter's
 //! gradient is the sum of the per-neuron results in order `m = 0, 1, ...`.
-//! Every sum starts from `+0`. The step-by-step API reproduces this exactly.
+//! Every sum starts with its first term: accumulators start at `-0`, the
+//! identity of IEEE addition (`-0 + x = x` for every `x`, including `±0`).
+//! The step-by-step API reproduces this exactly.
 
 use crate::error::Error;
 use crate::model::{
@@ -448,10 +450,10 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     /// - `grad_state`: on entry `dL/d state[step]` (all that flows back from
     ///   later steps and losses), on return `dL/d state[step - 1]`;
     /// - `grad_inputs`: receives `dL/d input[step]` (empty slices skip);
-    /// - `param_accumulator`: [`Layer::param_accumulator_len`] values, zero
-    ///   before the first call, to which this step's parameter gradients are
-    ///   added; turn it into parameter gradients with
-    ///   [`Layer::reduce_param_grads`] after the first step. Empty to skip.
+    /// - `param_accumulator`: [`Layer::param_accumulator_len`] values to
+    ///   which this step's parameter gradients are added; fill it with [`Layer::clear_param_accumulator`] before the
+    ///   first call, and turn it into parameter gradients with
+    ///   [`Layer::reduce_param_grads`] after the last one. Empty to skip.
     ///
     /// Called for `step = T-1, ..., 0`, this gives exactly the results of
     /// [`Layer::backward`].
@@ -524,6 +526,12 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         Ok(())
     }
 
+    /// Prepares an accumulator for [`Layer::step_backward`]: every value `-0`,
+    /// the starting point of every gradient sum.
+    pub fn clear_param_accumulator(&self, param_accumulator: &mut [T]) {
+        param_accumulator.fill(negative_zero());
+    }
+
     /// Parameter gradients from the accumulator of [`Layer::step_backward`]
     /// (see the module docs for the order of the sums).
     pub fn reduce_param_grads(
@@ -538,9 +546,9 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         )?;
         self.check_param_grads(grad_params)?;
         let n = self.elements();
-        let mut scalar_sums: Params<T> = zeros();
+        let mut scalar_sums: Params<T> = [negative_zero(); MAX_PARAMS];
         for m in 0..self.neurons {
-            let mut per_neuron: Prepared<T> = zeros();
+            let mut per_neuron: Prepared<T> = [negative_zero(); MAX_PREPARED];
             for b in 0..self.batch {
                 for (k, sum) in per_neuron.iter_mut().enumerate().take(M::PREPARED.len()) {
                     *sum = *sum + param_accumulator[k * n + b * self.neurons + m];
@@ -809,7 +817,7 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     ) {
         let model = self.configured::<CONFIG>();
         let full = self.neurons / CHUNK * CHUNK;
-        let mut scalar_sums: Params<T> = zeros();
+        let mut scalar_sums: Params<T> = [negative_zero(); MAX_PARAMS];
         for m0 in (0..full).step_by(CHUNK) {
             self.backward_chunk::<CHUNK, STATE_GRADS, PARAM_GRADS>(
                 model,
@@ -854,12 +862,12 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         let stored = Self::stored_names().len();
         let zero = [T::zero(); W];
         let prepared = self.prepare_chunk::<W>(model, m0);
-        let mut row_sums = [zero; MAX_PREPARED];
+        let mut row_sums = [[negative_zero(); W]; MAX_PREPARED];
         let mut grad_in = [zero; MAX_INPUTS];
         for b in 0..self.batch {
             let row0 = b * self.neurons + m0;
             let mut carry = [zero; MAX_STATES];
-            let mut step_sums = [zero; MAX_PREPARED];
+            let mut step_sums = [[negative_zero(); W]; MAX_PREPARED];
             for t in (0..steps).rev() {
                 let at = t * n + row0;
                 let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
@@ -985,6 +993,12 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         }
         prepared
     }
+}
+
+/// `-0`: the identity of IEEE addition, where every sum starts.
+#[inline(always)]
+fn negative_zero<T: Real>() -> T {
+    T::constant(-0.0)
 }
 
 fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {

@@ -93,6 +93,7 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
     let mut grad_state = vec![vec![0.0f32; n]; M::STATES.len()];
     let mut grad_inputs = vec![vec![0.0f32; len]; M::INPUTS.len()];
     let mut accumulator = vec![0.0f32; layer.param_accumulator_len()];
+    layer.clear_param_accumulator(&mut accumulator);
     for t in (0..steps).rev() {
         // what flows into the states after step t: carried + the loss on them
         for (k, g) in grad_state.iter_mut().enumerate().take(wst.len()) {

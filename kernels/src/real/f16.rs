@@ -34,23 +34,24 @@ impl F16 {
     pub const ONE: F16 = F16(half::f16::ONE);
 
     /// `x` rounded to binary16 (nearest even); finite values beyond the range
-    /// saturate to ±65504, infinities and NaN are kept.
-    #[inline]
+    /// saturate to ±65504, infinities and NaN are kept (NaN as a quiet NaN).
+    #[inline(always)]
     pub fn from_f32(x: f32) -> F16 {
-        saturate(half::f16::from_f32(x), x.is_finite())
+        F16::from_bits(f32_to_f16_bits(x))
     }
 
-    /// `x` rounded directly to binary16 (one rounding), saturating as
-    /// [`F16::from_f32`].
+    /// `x` rounded directly to binary16 (one rounding, nearest even),
+    /// saturating as [`F16::from_f32`]. (Not through `f32`: rounding twice
+    /// can differ.)
     #[inline]
     pub fn from_f64(x: f64) -> F16 {
-        saturate(half::f16::from_f64(x), x.is_finite())
+        F16::from_bits(f64_to_f16_bits(x))
     }
 
     /// The exact `f32` value.
-    #[inline]
+    #[inline(always)]
     pub fn to_f32(self) -> f32 {
-        self.0.to_f32()
+        f16_bits_to_f32(self.to_bits())
     }
 
     /// The exact `f64` value.
@@ -93,14 +94,89 @@ impl F16 {
     }
 }
 
-/// Replaces an infinity that came from a finite exact result by ±65504.
+/// The binary16 bits nearest to `x` (ties to even), finite overflow
+/// saturating to ±65504. Branch-free, so that loops of F16 arithmetic
+/// vectorise; checked against `half`'s conversion in the tests.
 #[inline(always)]
-fn saturate(rounded: half::f16, exact_was_finite: bool) -> F16 {
-    if exact_was_finite && rounded.is_infinite() {
-        F16(half::f16::from_bits((rounded.to_bits() & 0x8000) | 0x7bff))
+fn f32_to_f16_bits(x: f32) -> u16 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let magnitude = bits & 0x7fff_ffff;
+    // Normal results: rebias the exponent (127 -> 15) and round the 13
+    // dropped fraction bits to nearest even by adding 0xfff plus the lowest
+    // kept bit; a carry moves into the exponent, as it must.
+    let lowest_kept = (magnitude >> 13) & 1;
+    let normal = magnitude
+        .wrapping_sub((127 - 15) << 23)
+        .wrapping_add(0xfff + lowest_kept)
+        >> 13;
+    // Subnormal results (|x| < 2^-14): adding 0.5 (2^-1) makes the float
+    // adder shift the value right and round it to nearest even at 2^-24,
+    // the binary16 subnormal quantum; the low bits are then the result.
+    let aligned = f32::from_bits(magnitude) + 0.5;
+    let subnormal = aligned.to_bits() - 0.5f32.to_bits();
+    let rounded = if magnitude < (127 - 14) << 23 {
+        subnormal
     } else {
-        F16(rounded)
-    }
+        normal
+    };
+    // Overflow (including rounding up past 65504) saturates; inf and NaN stay.
+    let finite = magnitude < 0x7f80_0000;
+    let result = if finite {
+        if rounded >= 0x7c00 {
+            0x7bff
+        } else {
+            rounded
+        }
+    } else if magnitude == 0x7f80_0000 {
+        0x7c00
+    } else {
+        0x7e00 | ((magnitude >> 13) & 0x3ff)
+    };
+    sign | result as u16
+}
+
+/// The exact `f32` value of binary16 bits. Branch-free: the exponent and
+/// fraction are moved into place and scaled by `2^112` (which also
+/// normalises subnormals exactly); infinities and NaN are patched.
+#[inline(always)]
+fn f16_bits_to_f32(h: u16) -> f32 {
+    let sign = ((h & 0x8000) as u32) << 16;
+    let magnitude = (h & 0x7fff) as u32;
+    let scaled = f32::from_bits(magnitude << 13) * f32::from_bits((127 + 112) << 23);
+    let special = f32::from_bits(0x7f80_0000 | (magnitude << 13));
+    let value = if magnitude >= 0x7c00 { special } else { scaled };
+    f32::from_bits(value.to_bits() | sign)
+}
+
+/// The binary16 bits nearest to `x` (ties to even), rounding once from the
+/// binary64 value; finite overflow saturates to ±65504.
+fn f64_to_f16_bits(x: f64) -> u16 {
+    let bits = x.to_bits();
+    let sign = ((bits >> 48) & 0x8000) as u16;
+    let magnitude = bits & 0x7fff_ffff_ffff_ffff;
+    let result = if magnitude >= 0x7ff0_0000_0000_0000 {
+        // infinity, or NaN (quiet, keeping the top of the payload)
+        if magnitude == 0x7ff0_0000_0000_0000 {
+            0x7c00
+        } else {
+            0x7e00 | ((magnitude >> 42) & 0x3ff) as u16
+        }
+    } else if magnitude < (1023 - 14) << 52 {
+        // subnormal result: adding 2^28 rounds |x| to a multiple of 2^-24
+        let aligned = f64::from_bits(magnitude) + 268_435_456.0;
+        (aligned.to_bits() - 268_435_456.0f64.to_bits()) as u16
+    } else {
+        // normal: rebias the exponent and round the 42 dropped bits to even
+        let lowest_kept = (magnitude >> 42) & 1;
+        let rounded = (magnitude - ((1023 - 15) << 52) + ((1 << 41) - 1) + lowest_kept) >> 42;
+        if rounded >= 0x7c00 {
+            0x7bff
+        } else {
+            rounded as u16
+        }
+    };
+    sign | result
 }
 
 macro_rules! binary_op {
@@ -167,6 +243,12 @@ impl From<F16> for half::f16 {
 impl From<F16> for f32 {
     fn from(value: F16) -> f32 {
         value.to_f32()
+    }
+}
+
+impl From<F16> for f64 {
+    fn from(value: F16) -> f64 {
+        value.to_f64()
     }
 }
 

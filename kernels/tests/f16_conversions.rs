@@ -1,0 +1,114 @@
+//! `F16`'s own branch-free conversions against `half`'s (with the
+//! saturating overflow rule applied to `half`'s result): every binary16
+//! value widened, and binary32 values narrowed on a dense sample plus every
+//! boundary; `--ignored` checks all 2^32 binary32 values (about a minute in
+//! release).
+
+use snn_kernels::F16;
+
+fn expected(x: f32) -> u16 {
+    let h = half::f16::from_f32(x);
+    if x.is_finite() && h.is_infinite() {
+        (h.to_bits() & 0x8000) | 0x7bff
+    } else {
+        h.to_bits()
+    }
+}
+
+fn check(bits: u32) {
+    let x = f32::from_bits(bits);
+    let ours = F16::from_f32(x);
+    if x.is_nan() {
+        assert!(ours.is_nan(), "{bits:#x}: NaN must stay NaN");
+    } else {
+        assert_eq!(
+            ours.to_bits(),
+            expected(x),
+            "narrowing {x:e} ({bits:#010x})"
+        );
+    }
+}
+
+#[test]
+fn widening_is_exact_for_every_binary16_value() {
+    for bits in 0..=u16::MAX {
+        let ours = F16::from_bits(bits).to_f32();
+        let theirs = half::f16::from_bits(bits).to_f32();
+        assert!(
+            ours.to_bits() == theirs.to_bits() || ours.is_nan() && theirs.is_nan(),
+            "widening {bits:#06x}"
+        );
+    }
+}
+
+#[test]
+fn narrowing_rounds_to_nearest_even_and_saturates() {
+    let mut bits = 0u32;
+    while bits < u32::MAX - 4099 {
+        check(bits);
+        bits += 4099;
+    }
+    // around every binary16 value: the value, the midpoints and their neighbours
+    for h in 0..=u16::MAX {
+        let x = half::f16::from_bits(h).to_f32().to_bits();
+        for delta in [0u32, 1, 0xfff, 0x1000, 0x1001, 0x1fff] {
+            check(x.wrapping_add(delta));
+            check(x.wrapping_sub(delta));
+        }
+    }
+    for x in [
+        65504.0f32,
+        65519.99,
+        65520.0,
+        1e10,
+        f32::MAX,
+        f32::INFINITY,
+        5.9604645e-8,
+        2.9802322e-8,
+        2.9802326e-8,
+    ] {
+        check(x.to_bits());
+        check((-x).to_bits());
+    }
+}
+
+#[test]
+#[ignore = "exhaustive: run with --release -- --ignored"]
+fn narrowing_matches_for_every_binary32_value() {
+    for bits in 0..=u32::MAX {
+        check(bits);
+    }
+}
+
+mod common;
+
+/// `F16::from_f64` rounds once, directly from binary64 (an independent
+/// rounding, `round16`, is the reference): near every binary16 midpoint,
+/// with binary64 offsets far below binary32's precision, where rounding
+/// through `f32` first would go wrong.
+#[test]
+fn from_f64_rounds_once() {
+    use common::soft_f16::{encode, round16};
+    for h in 0..0x7bffu16 {
+        let a = half::f16::from_bits(h).to_f64();
+        let b = half::f16::from_bits(h + 1).to_f64();
+        let mid = (a + b) / 2.0;
+        for x in [
+            a,
+            mid,
+            mid + mid * 1e-12,
+            mid - mid * 1e-12,
+            (a + mid) / 2.0,
+            b * 1.0000001,
+        ] {
+            for x in [x, -x] {
+                let expected = encode(round16(x));
+                assert_eq!(F16::from_f64(x).to_bits(), expected, "from_f64({x:e})");
+            }
+        }
+    }
+    assert_eq!(F16::from_f64(1e300).to_bits(), 0x7bff);
+    assert_eq!(F16::from_f64(f64::NEG_INFINITY).to_bits(), 0xfc00);
+    assert!(F16::from_f64(f64::NAN).is_nan());
+    assert_eq!(F16::from_f64(1e-300).to_bits(), 0);
+}
