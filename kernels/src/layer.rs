@@ -31,8 +31,8 @@
 
 use crate::error::Error;
 use crate::model::{
-    zeros, Inputs, Model, Params, Prepared, States, MAX_INPUTS, MAX_PARAMS, MAX_PREPARED,
-    MAX_STATES,
+    no_gradient, zeros, Inputs, Model, Params, Prepared, States, MAX_INPUTS, MAX_PARAMS,
+    MAX_PREPARED, MAX_STATES,
 };
 use crate::real::Real;
 use crate::rng;
@@ -448,7 +448,9 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     /// - `next`: the states after `step` as the forward pass produced them;
     /// - `grad_spikes`: `dL/d spk[step]`;
     /// - `grad_state`: on entry `dL/d state[step]` (all that flows back from
-    ///   later steps and losses), on return `dL/d state[step - 1]`;
+    ///   later steps and losses: for the last step, [`no_gradient`] (`-0`)
+    ///   plus any loss on the states, as [`Layer::backward`] does), on return
+    ///   `dL/d state[step - 1]`;
     /// - `grad_inputs`: receives `dL/d input[step]` (empty slices skip);
     /// - `param_accumulator`: [`Layer::param_accumulator_len`] values to
     ///   which this step's parameter gradients are added; fill it with [`Layer::clear_param_accumulator`] before the
@@ -526,10 +528,10 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         Ok(())
     }
 
-    /// Prepares an accumulator for [`Layer::step_backward`]: every value `-0`,
-    /// the starting point of every gradient sum.
+    /// Prepares an accumulator for [`Layer::step_backward`]: every value
+    /// [`no_gradient`] (`-0`), where every gradient sum starts.
     pub fn clear_param_accumulator(&self, param_accumulator: &mut [T]) {
-        param_accumulator.fill(negative_zero());
+        param_accumulator.fill(no_gradient());
     }
 
     /// Parameter gradients from the accumulator of [`Layer::step_backward`]
@@ -546,9 +548,9 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         )?;
         self.check_param_grads(grad_params)?;
         let n = self.elements();
-        let mut scalar_sums: Params<T> = [negative_zero(); MAX_PARAMS];
+        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
         for m in 0..self.neurons {
-            let mut per_neuron: Prepared<T> = [negative_zero(); MAX_PREPARED];
+            let mut per_neuron: Prepared<T> = [no_gradient(); MAX_PREPARED];
             for b in 0..self.batch {
                 for (k, sum) in per_neuron.iter_mut().enumerate().take(M::PREPARED.len()) {
                     *sum = *sum + param_accumulator[k * n + b * self.neurons + m];
@@ -817,7 +819,7 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     ) {
         let model = self.configured::<CONFIG>();
         let full = self.neurons / CHUNK * CHUNK;
-        let mut scalar_sums: Params<T> = [negative_zero(); MAX_PARAMS];
+        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
         for m0 in (0..full).step_by(CHUNK) {
             self.backward_chunk::<CHUNK, STATE_GRADS, PARAM_GRADS>(
                 model,
@@ -861,13 +863,14 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         let n = self.elements();
         let stored = Self::stored_names().len();
         let zero = [T::zero(); W];
+        let none = [no_gradient(); W];
         let prepared = self.prepare_chunk::<W>(model, m0);
-        let mut row_sums = [[negative_zero(); W]; MAX_PREPARED];
+        let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
         let mut grad_in = [zero; MAX_INPUTS];
         for b in 0..self.batch {
             let row0 = b * self.neurons + m0;
-            let mut carry = [zero; MAX_STATES];
-            let mut step_sums = [[negative_zero(); W]; MAX_PREPARED];
+            let mut carry = [none; MAX_STATES];
+            let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
             for t in (0..steps).rev() {
                 let at = t * n + row0;
                 let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
@@ -993,12 +996,6 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         }
         prepared
     }
-}
-
-/// `-0`: the identity of IEEE addition, where every sum starts.
-#[inline(always)]
-fn negative_zero<T: Real>() -> T {
-    T::constant(-0.0)
 }
 
 fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {

@@ -43,6 +43,22 @@ pub fn zeros<T: Real, const N: usize>() -> [T; N] {
     [T::zero(); N]
 }
 
+/// `-0`, the additive identity of IEEE arithmetic: the value of a gradient
+/// that receives no contribution, and where every gradient sum starts
+/// (`-0 + x = x` for every `x`, `±0` included, so the first term passes
+/// unchanged). Reverse-mode differentiation with adjoints that start at `-0`
+/// is the definition the backward passes follow.
+#[inline(always)]
+pub fn no_gradient<T: Real>() -> T {
+    T::constant(-0.0)
+}
+
+/// An array of [`no_gradient`].
+#[inline(always)]
+pub fn no_gradients<T: Real, const N: usize>() -> [T; N] {
+    [no_gradient(); N]
+}
+
 /// snnTorch's `reset_mechanism`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reset {
@@ -68,7 +84,8 @@ impl Reset {
     }
 }
 
-/// The gradients of one step of one element.
+/// The gradients of one step of one element. Entries that receive no
+/// contribution are [`no_gradient`].
 #[derive(Clone, Copy, Debug)]
 pub struct StepGrads<T> {
     /// `dL/d state[t-1]`, per state variable.
@@ -77,6 +94,18 @@ pub struct StepGrads<T> {
     pub inputs: Inputs<T>,
     /// `dL/d prepared constant`, for this step only.
     pub prepared: Prepared<T>,
+}
+
+impl<T: Real> StepGrads<T> {
+    /// Gradients with no contribution yet.
+    #[inline(always)]
+    pub fn none() -> Self {
+        StepGrads {
+            prev: no_gradients(),
+            inputs: no_gradients(),
+            prepared: no_gradients(),
+        }
+    }
 }
 
 /// One neuron model, per element. Implemented by each type in

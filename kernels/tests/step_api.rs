@@ -90,7 +90,7 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         );
     }
 
-    let mut grad_state = vec![vec![0.0f32; n]; M::STATES.len()];
+    let mut grad_state = vec![vec![-0.0f32; n]; M::STATES.len()];
     let mut grad_inputs = vec![vec![0.0f32; len]; M::INPUTS.len()];
     let mut accumulator = vec![0.0f32; layer.param_accumulator_len()];
     layer.clear_param_accumulator(&mut accumulator);

@@ -16,7 +16,9 @@
 //! enters through the detached reset, so its gradient is zero.
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
-use crate::model::{zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads};
+use crate::model::{
+    no_gradient, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+};
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
@@ -154,7 +156,7 @@ impl Model for Alpha {
         // dq/d ln a = (1 + q) / d, dq/d ln b = -q / d
         let grad_ln_a = (grad[TAU] + grad[TAU] * quotient) / difference;
         let grad_ln_b = -(grad[TAU] * quotient) / difference;
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[ALPHA] = (grad[A] + grad_ln_a / a) * raw[ALPHA].clamp_grad(T::zero(), T::one());
         g[BETA] = (grad[B] + grad_ln_b / b) * raw[BETA].clamp_grad(T::zero(), T::one());
         g[THRESHOLD] = grad[THRESHOLD];
@@ -195,7 +197,7 @@ impl Model for Alpha {
         let grad_mem = grad_next[MEM] + fg.mem;
         let mut grad_threshold = fg.threshold;
         let (grad_exc, grad_inh) = (grad_next[EXC], grad_next[INH]);
-        let zero = T::zero();
+        let zero = no_gradient();
         let (mut grad_exc_base, mut grad_inh_base, grad_mem_base, grad_inh_prev_direct) =
             match self.reset {
                 Reset::Subtract => {
@@ -216,11 +218,7 @@ impl Model for Alpha {
         grad_exc_base = grad_exc_base + grad_sum;
         grad_inh_base = grad_inh_base + grad_sum;
         // exc_base = a·exc[t-1] + x; inh_base = b·inh[t-1] - x
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[EXC] = grad_exc_base * a;
         grads.prev[INH] = grad_inh_base * b + grad_inh_prev_direct;
         grads.prev[MEM] = zero;

@@ -2,7 +2,7 @@
 //! detached reset signal, firing, and the immediate second reset of
 //! `reset_delay = false`, each with its backward.
 
-use crate::model::Reset;
+use crate::model::{no_gradient, Reset};
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
@@ -60,7 +60,7 @@ pub(crate) fn fire_backward<T: Real, S: Surrogate>(
 ) -> FireGrads<T> {
     let (grad_h, grad_graded) = match graded {
         Some(g) => (grad_spk * g, grad_spk * fired.h),
-        None => (grad_spk, T::zero()),
+        None => (grad_spk, no_gradient()),
     };
     let grad_z = spike.grad::<S>(fired.z, grad_h);
     FireGrads {
@@ -116,7 +116,7 @@ pub(crate) fn immediate_reset_backward<T: Real>(
     threshold: T,
     grad_out: T,
 ) -> ImmediateResetGrads<T> {
-    let zero = T::zero();
+    let zero = no_gradient();
     let d = match graded {
         Some(g) => spk / g - r,
         None => spk - r,

@@ -17,7 +17,9 @@
 //! `threshold` and to whichever of `beta`, `R`, `C`, `time_step` are used.
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
-use crate::model::{zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads};
+use crate::model::{
+    no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+};
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
@@ -216,7 +218,7 @@ impl Model for Lapicque {
         let mut grad_dt = grad[DT] - grad[LEAK] / rc;
         let grad_r = grad[R] + grad_rc * c;
         let grad_c = grad_rc * r;
-        let mut g = zeros();
+        let mut g = no_gradients();
         match self.given {
             LapicqueGiven::RC => {
                 g[R_RAW] = grad_r;
@@ -293,11 +295,7 @@ impl Model for Lapicque {
         let x_r_inv = x_r * p[INV_RC];
         let grad_x_r_inv = grad_base * p[DT];
         let grad_x_r = grad_x_r_inv * p[INV_RC];
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[MEM] = grad_base * p[LEAK];
         grads.inputs[X] = grad_x_r * p[R];
         grads.prepared[R] = grad_x_r * x;

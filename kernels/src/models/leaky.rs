@@ -12,8 +12,8 @@
 
 use super::common::{fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal};
 use crate::model::{
-    reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs, Model, Params,
-    Prepared, Reset, States, StepGrads,
+    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
+    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -143,7 +143,7 @@ impl Model for Leaky {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[BETA] = grad[B] * raw[BETA].clamp_grad(T::zero(), T::one());
         g[THRESHOLD] = grad[THRESHOLD];
         g[GRADED] = grad[GRADED];
@@ -185,7 +185,7 @@ impl Model for Leaky {
         };
 
         let (mut grad_base, mut grad_spk, mut grad_threshold, mut grad_g) =
-            (grad_next[MEM], grad_spike, T::zero(), T::zero());
+            (grad_next[MEM], grad_spike, no_gradient(), no_gradient());
         if !self.reset_delay {
             let d = immediate_reset_backward(
                 self.reset,
@@ -218,11 +218,7 @@ impl Model for Leaky {
             Reset::None => (grad_base * b, grad_base * mem_prev),
         };
 
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[MEM] = grad_mem_prev;
         grads.inputs[X] = grad_base;
         grads.prepared[B] = grad_b;

@@ -24,8 +24,8 @@ use super::common::{
     fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal, Fired,
 };
 use crate::model::{
-    reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs, Model, Params,
-    Prepared, Reset, States, StepGrads,
+    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
+    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -184,7 +184,8 @@ impl Core {
         grad_spike: T,
         grad_mem: T,
     ) -> CoreGrads<T> {
-        let (mut grad_before, mut grad_spk, mut grad_threshold) = (grad_mem, grad_spike, T::zero());
+        let (mut grad_before, mut grad_spk, mut grad_threshold) =
+            (grad_mem, grad_spike, no_gradient());
         if !self.reset_delay {
             let d = immediate_reset_backward(
                 self.reset,
@@ -260,7 +261,7 @@ impl Model for RLeaky {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[0] = grad[B] * raw[0].clamp_grad(T::zero(), T::one());
         g[1] = grad[1];
         g[2] = grad[2];
@@ -317,11 +318,7 @@ impl Model for RLeaky {
         let grad_spk = grad_spike + grad_next[SPK];
         let cg =
             core.backward::<T, S>(b, threshold, prev[MEM], &f, spike, grad_spk, grad_next[MEM]);
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[MEM] = cg.mem_prev;
         grads.prev[SPK] = cg.base * v;
         grads.inputs[X] = cg.base;
@@ -371,7 +368,7 @@ impl Model for RLeakyAllToAll {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[0] = grad[B] * raw[0].clamp_grad(T::zero(), T::one());
         g[1] = grad[1];
         g
@@ -429,11 +426,7 @@ impl Model for RLeakyAllToAll {
             grad_spike,
             grad_next[MEM],
         );
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[MEM] = cg.mem_prev;
         grads.inputs[X] = cg.base;
         grads.inputs[REC] = cg.base;

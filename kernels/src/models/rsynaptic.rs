@@ -16,8 +16,8 @@
 
 use super::synaptic::{fire_and_reset, integrate_membrane, membrane_backward};
 use crate::model::{
-    reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs, Model, Params,
-    Prepared, Reset, States, StepGrads,
+    no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs,
+    Model, Params, Prepared, Reset, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -174,7 +174,7 @@ impl Model for RSynaptic {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[0] = grad[A] * raw[0].clamp_grad(T::zero(), T::one());
         g[1] = grad[B] * raw[1].clamp_grad(T::zero(), T::one());
         g[2] = grad[2];
@@ -234,11 +234,7 @@ impl Model for RSynaptic {
             grad_spk,
             grad_next,
         );
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[SYN] = grad_syn * p[A];
         grads.prev[MEM] = grad_mem_prev;
         grads.prev[SPK] = grad_syn * v;
@@ -291,7 +287,7 @@ impl Model for RSynapticAllToAll {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[0] = grad[A] * raw[0].clamp_grad(T::zero(), T::one());
         g[1] = grad[B] * raw[1].clamp_grad(T::zero(), T::one());
         g[2] = grad[2];
@@ -346,11 +342,7 @@ impl Model for RSynapticAllToAll {
             grad_spike,
             grad_next,
         );
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[SYN] = grad_syn * p[A];
         grads.prev[MEM] = grad_mem_prev;
         grads.inputs[X] = grad_syn;

@@ -19,8 +19,8 @@ use super::common::{
     fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal, Fired,
 };
 use crate::model::{
-    reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs, Model, Params,
-    Prepared, Reset, States, StepGrads,
+    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
+    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -110,7 +110,7 @@ pub(crate) fn membrane_backward<T: Real, S: Surrogate>(
     grad_spike: T,
     grad_mem: T,
 ) -> MembraneGrads<T> {
-    let (mut grad_before, mut grad_spk, mut grad_threshold) = (grad_mem, grad_spike, T::zero());
+    let (mut grad_before, mut grad_spk, mut grad_threshold) = (grad_mem, grad_spike, no_gradient());
     if !reset_delay {
         let d = immediate_reset_backward(
             reset,
@@ -182,7 +182,7 @@ impl Model for Synaptic {
 
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = zeros();
+        let mut g = no_gradients();
         g[ALPHA] = grad[A] * raw[ALPHA].clamp_grad(T::zero(), T::one());
         g[BETA] = grad[B] * raw[BETA].clamp_grad(T::zero(), T::one());
         g[THRESHOLD] = grad[THRESHOLD];
@@ -248,11 +248,7 @@ impl Model for Synaptic {
         );
         // base = b·mem[t-1] + syn[t]; syn[t] = a·syn[t-1] + x[t]
         let grad_syn = mg.base + grad_next[SYN];
-        let mut grads = StepGrads {
-            prev: zeros(),
-            inputs: zeros(),
-            prepared: zeros(),
-        };
+        let mut grads = StepGrads::none();
         grads.prev[MEM] = mg.base * b;
         grads.prev[SYN] = grad_syn * a;
         grads.inputs[X] = grad_syn;
