@@ -31,8 +31,8 @@
 
 use crate::error::Error;
 use crate::model::{
-    no_gradient, zeros, Inputs, Model, Params, Prepared, States, MAX_INPUTS, MAX_PARAMS,
-    MAX_PREPARED, MAX_STATES,
+    no_gradient, zeros, Inputs, Model, Params, Prepared, Specialized, States, MAX_INPUTS,
+    MAX_PARAMS, MAX_PREPARED, MAX_STATES,
 };
 use crate::real::Real;
 use crate::rng;
@@ -41,81 +41,6 @@ use crate::surrogate::{constants_in, SpikeFn, Surrogate, SurrogateConstants};
 /// The default [`Layer`] chunk: elements processed together through all
 /// time steps (see [`Layer`] for the trade-off).
 pub const DEFAULT_CHUNK: usize = 1024;
-
-/// Evaluates `$call` with the const `$c` set to the configuration number
-/// `$index` (or `usize::MAX` beyond 11): each arm calls a different
-/// instantiation, so every configuration gets its own copy of the loops with
-/// no configuration branch inside them (see [`Model::config_index`]).
-#[cfg(not(debug_assertions))]
-macro_rules! specialize {
-    ($index:expr, $c:ident => $call:expr) => {
-        match $index {
-            0 => {
-                const $c: usize = 0;
-                $call
-            }
-            1 => {
-                const $c: usize = 1;
-                $call
-            }
-            2 => {
-                const $c: usize = 2;
-                $call
-            }
-            3 => {
-                const $c: usize = 3;
-                $call
-            }
-            4 => {
-                const $c: usize = 4;
-                $call
-            }
-            5 => {
-                const $c: usize = 5;
-                $call
-            }
-            6 => {
-                const $c: usize = 6;
-                $call
-            }
-            7 => {
-                const $c: usize = 7;
-                $call
-            }
-            8 => {
-                const $c: usize = 8;
-                $call
-            }
-            9 => {
-                const $c: usize = 9;
-                $call
-            }
-            10 => {
-                const $c: usize = 10;
-                $call
-            }
-            11 => {
-                const $c: usize = 11;
-                $call
-            }
-            _ => {
-                const $c: usize = usize::MAX;
-                $call
-            }
-        }
-    };
-}
-
-/// Unoptimised builds compile one copy of the loops (the configuration is
-/// then read at run time): the same operations, far less code to build.
-#[cfg(debug_assertions)]
-macro_rules! specialize {
-    ($index:expr, $c:ident => $call:expr) => {{
-        let _ = $index;
-        const $c: usize = usize::MAX;
-        $call
-    }};
-}
 
 /// `W` values of a stream starting at `at`, as a fixed-size array: the inner
 /// loops then have a constant trip count and no bounds checks, so they
@@ -129,6 +54,82 @@ fn row<T, const W: usize>(stream: &[T], at: usize) -> &[T; W] {
 #[inline(always)]
 fn row_mut<T, const W: usize>(stream: &mut [T], at: usize) -> &mut [T; W] {
     <&mut [T; W]>::try_from(&mut stream[at..at + W]).expect("a row of W values")
+}
+
+/// [`Layer::forward`]'s loops, to compile per configuration.
+struct ForwardRun<
+    'l,
+    'p,
+    'a,
+    'b,
+    'c,
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    const CHUNK: usize,
+> {
+    layer: &'l Layer<'p, M, S, T, CHUNK>,
+    steps: usize,
+    inputs: &'a [&'a [T]],
+    initial: &'a [&'a [T]],
+    spikes: &'b mut [T],
+    states: &'b mut [&'c mut [T]],
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specialized
+    for ForwardRun<'_, '_, '_, '_, '_, M, S, T, CHUNK>
+{
+    type Output = ();
+    fn run<const CONFIG: usize>(self) {
+        self.layer.forward_with::<CONFIG>(
+            self.steps,
+            self.inputs,
+            self.initial,
+            self.spikes,
+            self.states,
+        );
+    }
+}
+
+/// [`Layer::backward`]'s loops, to compile per configuration.
+struct BackwardRun<
+    'l,
+    'p,
+    'a,
+    'b,
+    'c,
+    'd,
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    const CHUNK: usize,
+    const STATE_GRADS: bool,
+    const PARAM_GRADS: bool,
+> {
+    layer: &'l Layer<'p, M, S, T, CHUNK>,
+    steps: usize,
+    saved: &'a Saved<'a, T>,
+    grads: &'a OutputGrads<'a, T>,
+    out: &'b mut InputGrads<'c, 'd, T>,
+}
+
+impl<
+        M: Model,
+        S: Surrogate,
+        T: Real<Mask = bool>,
+        const CHUNK: usize,
+        const STATE_GRADS: bool,
+        const PARAM_GRADS: bool,
+    > Specialized
+    for BackwardRun<'_, '_, '_, '_, '_, '_, M, S, T, CHUNK, STATE_GRADS, PARAM_GRADS>
+{
+    type Output = ();
+    fn run<const CONFIG: usize>(self) {
+        self.layer
+            .backward_with::<CONFIG, STATE_GRADS, PARAM_GRADS>(
+                self.steps, self.saved, self.grads, self.out,
+            );
+    }
 }
 
 /// A parameter: one value for the whole layer, or one value per neuron.
@@ -652,7 +653,14 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
             len,
             false,
         )?;
-        specialize!(self.model.config_index(), C => self.forward_with::<C>(steps, inputs, initial, spikes, states));
+        self.model.specialize(ForwardRun {
+            layer: self,
+            steps,
+            inputs,
+            initial,
+            spikes,
+            states,
+        });
         Ok(())
     }
 
@@ -673,8 +681,27 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
             for m0 in (0..full).step_by(CHUNK) {
                 self.forward_chunk::<CHUNK>(model, steps, b, m0, inputs, initial, spikes, states);
             }
+        }
+        if full < self.neurons {
+            self.forward_tail(steps, full, inputs, initial, spikes, states);
+        }
+    }
+
+    /// The neurons after the last full chunk, one at a time, compiled once
+    /// (not per configuration).
+    #[inline(never)]
+    fn forward_tail(
+        &self,
+        steps: usize,
+        full: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) {
+        for b in 0..self.batch {
             for m in full..self.neurons {
-                self.forward_chunk::<1>(model, steps, b, m, inputs, initial, spikes, states);
+                self.forward_chunk::<1>(self.model, steps, b, m, inputs, initial, spikes, states);
             }
         }
     }
@@ -787,28 +814,43 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         check_list_mut("initial-state gradients", out.initial, M::STATES, n, true)?;
         self.check_param_grads(out.params)?;
         let mut out = out;
-        let state_grads = !grads.states.is_empty();
+        let state_grads = grads.states.iter().any(|g| !g.is_empty());
         let param_grads = out.params.iter().any(|g| !g.is_empty());
-        let config = self.model.config_index();
+        macro_rules! run {
+            ($state:literal, $param:literal) => {
+                self.model.specialize(BackwardRun::<
+                    '_,
+                    '_,
+                    '_,
+                    '_,
+                    '_,
+                    '_,
+                    M,
+                    S,
+                    T,
+                    CHUNK,
+                    $state,
+                    $param,
+                > {
+                    layer: self,
+                    steps,
+                    saved: &saved,
+                    grads: &grads,
+                    out: &mut out,
+                })
+            };
+        }
         match (state_grads, param_grads) {
-            (false, false) => {
-                specialize!(config, C => self.backward_with::<C, false, false>(steps, &saved, &grads, &mut out))
-            }
-            (false, true) => {
-                specialize!(config, C => self.backward_with::<C, false, true>(steps, &saved, &grads, &mut out))
-            }
-            (true, false) => {
-                specialize!(config, C => self.backward_with::<C, true, false>(steps, &saved, &grads, &mut out))
-            }
-            (true, true) => {
-                specialize!(config, C => self.backward_with::<C, true, true>(steps, &saved, &grads, &mut out))
-            }
+            (false, false) => run!(false, false),
+            (false, true) => run!(false, true),
+            (true, false) => run!(true, false),
+            (true, true) => run!(true, true),
         }
         Ok(())
     }
 
     /// [`Layer::backward`] after the checks, for one configuration;
-    /// `STATE_GRADS` tells whether gradients of the states are added,
+    /// `STATE_GRADS` tells whether losses on the states add gradients,
     /// `PARAM_GRADS` whether parameter gradients are wanted.
     fn backward_with<const CONFIG: usize, const STATE_GRADS: bool, const PARAM_GRADS: bool>(
         &self,
@@ -831,11 +873,10 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
                 &mut scalar_sums,
             );
         }
-        for m in full..self.neurons {
-            self.backward_chunk::<1, STATE_GRADS, PARAM_GRADS>(
-                model,
+        if full < self.neurons {
+            self.backward_tail::<STATE_GRADS, PARAM_GRADS>(
                 steps,
-                m,
+                full,
                 saved,
                 grads,
                 out,
@@ -844,6 +885,31 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         }
         if PARAM_GRADS {
             self.write_scalar_grads(&scalar_sums, out.params);
+        }
+    }
+
+    /// The neurons after the last full chunk, one at a time, compiled once
+    /// per gradient variant (not per configuration).
+    #[inline(never)]
+    fn backward_tail<const STATE_GRADS: bool, const PARAM_GRADS: bool>(
+        &self,
+        steps: usize,
+        full: usize,
+        saved: &Saved<'_, T>,
+        grads: &OutputGrads<'_, T>,
+        out: &mut InputGrads<'_, '_, T>,
+        scalar_sums: &mut Params<T>,
+    ) {
+        for m in full..self.neurons {
+            self.backward_chunk::<1, STATE_GRADS, PARAM_GRADS>(
+                self.model,
+                steps,
+                m,
+                saved,
+                grads,
+                out,
+                scalar_sums,
+            );
         }
     }
 
@@ -861,7 +927,6 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         scalar_sums: &mut Params<T>,
     ) {
         let n = self.elements();
-        let stored = Self::stored_names().len();
         let zero = [T::zero(); W];
         let none = [no_gradient(); W];
         let prepared = self.prepare_chunk::<W>(model, m0);
@@ -899,10 +964,11 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
                         &zero
                     }
                 });
+                // the loss on the states, or -0 (adding it changes nothing)
                 let ext: [&[T; W]; MAX_STATES] =
                     core::array::from_fn(|k| match grads.states.get(k) {
-                        Some(g) if STATE_GRADS && !g.is_empty() => row(g, at),
-                        _ => &zero,
+                        Some(g) if !g.is_empty() => row(g, at),
+                        _ => &none,
                     });
                 let grad_spk: &[T; W] = row(grads.spikes, at);
                 // input gradients go straight to their rows (or to scratch when
@@ -921,8 +987,10 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
                     let before: States<T> = core::array::from_fn(|k| prev[k][i]);
                     let after: States<T> = core::array::from_fn(|k| next[k][i]);
                     let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                    // with no loss on the states nothing is added (adding -0
+                    // would change nothing but the speed)
                     let grad_next: States<T> = core::array::from_fn(|k| {
-                        if STATE_GRADS && k < stored {
+                        if STATE_GRADS {
                             carry[k][i] + ext[k][i]
                         } else {
                             carry[k][i]

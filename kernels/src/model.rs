@@ -108,6 +108,42 @@ impl<T: Real> StepGrads<T> {
     }
 }
 
+/// Work to compile once per configuration of a model: [`Model::specialize`]
+/// calls `run::<C>()` with `C` the configuration's number (or `usize::MAX`
+/// for "read the configuration at run time"), so that the loops inside see
+/// the model as a constant and keep no configuration branch.
+pub trait Specialized {
+    /// What the work gives.
+    type Output;
+    /// Does the work for configuration `CONFIG`.
+    fn run<const CONFIG: usize>(self) -> Self::Output;
+}
+
+/// Implements [`Model::specialize`] for a model with the listed
+/// configuration numbers: one arm per configuration in optimised builds,
+/// the run-time configuration alone in unoptimised builds (far less code
+/// to compile, the same operations).
+#[macro_export]
+macro_rules! specialize_configurations {
+    ($($config:literal)*) => {
+        #[inline(always)]
+        fn specialize<R: $crate::model::Specialized>(&self, run: R) -> R::Output {
+            #[cfg(not(debug_assertions))]
+            {
+                match self.config_index() {
+                    $($config => run.run::<$config>(),)*
+                    _ => run.run::<{ usize::MAX }>(),
+                }
+            }
+            #[cfg(debug_assertions)]
+            {
+                let _ = self;
+                run.run::<{ usize::MAX }>()
+            }
+        }
+    };
+}
+
 /// One neuron model, per element. Implemented by each type in
 /// [`crate::models`]; its value holds the configuration that is fixed for a
 /// layer (reset mechanism, `reset_delay`, ...), which selects a code path
@@ -140,6 +176,10 @@ pub trait Model: Copy + Debug {
     /// The configuration with this number (the inverse of
     /// [`Model::config_index`]).
     fn from_config_index(index: usize) -> Self;
+
+    /// Runs `run` specialised for this configuration (see [`Specialized`];
+    /// implemented with [`specialize_configurations!`]).
+    fn specialize<R: Specialized>(&self, run: R) -> R::Output;
 
     /// A short name of the configuration, used in vertex names
     /// (for example `"subtract"`, `"zero_nodelay"`).

@@ -118,6 +118,8 @@ impl Model for Alpha {
         }
     }
 
+    crate::specialize_configurations!(0 1 2);
+
     fn variant(&self) -> &'static str {
         self.reset.name()
     }

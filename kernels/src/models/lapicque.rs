@@ -157,6 +157,8 @@ impl Model for Lapicque {
         }
     }
 
+    crate::specialize_configurations!(0 1 2 3 4 5 6 7 8 9 10 11);
+
     fn variant(&self) -> &'static str {
         match (self.reset, self.given) {
             (Reset::Subtract, LapicqueGiven::RC) => "subtract_rc",

@@ -241,6 +241,8 @@ impl Model for RLeaky {
         RLeaky { reset, reset_delay }
     }
 
+    crate::specialize_configurations!(0 1 2 3 4 5);
+
     fn variant(&self) -> &'static str {
         variant_with_delay(self.reset, self.reset_delay)
     }
@@ -348,6 +350,8 @@ impl Model for RLeakyAllToAll {
         let (reset, reset_delay) = reset_delay_from_index(index);
         RLeakyAllToAll { reset, reset_delay }
     }
+
+    crate::specialize_configurations!(0 1 2 3 4 5);
 
     fn variant(&self) -> &'static str {
         variant_with_delay(self.reset, self.reset_delay)

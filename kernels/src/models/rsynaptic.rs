@@ -153,6 +153,8 @@ impl Model for RSynaptic {
         RSynaptic { reset, reset_delay }
     }
 
+    crate::specialize_configurations!(0 1 2 3 4 5);
+
     fn variant(&self) -> &'static str {
         variant_with_delay(self.reset, self.reset_delay)
     }
@@ -266,6 +268,8 @@ impl Model for RSynapticAllToAll {
         let (reset, reset_delay) = reset_delay_from_index(index);
         RSynapticAllToAll { reset, reset_delay }
     }
+
+    crate::specialize_configurations!(0 1 2 3 4 5);
 
     fn variant(&self) -> &'static str {
         variant_with_delay(self.reset, self.reset_delay)

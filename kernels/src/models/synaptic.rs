@@ -162,6 +162,8 @@ impl Model for Synaptic {
         Synaptic { reset, reset_delay }
     }
 
+    crate::specialize_configurations!(0 1 2 3 4 5);
+
     fn variant(&self) -> &'static str {
         variant_with_delay(self.reset, self.reset_delay)
     }

@@ -1,0 +1,573 @@
+//! The neuron models, written plainly from NEURONS.md and snnTorch's code:
+//! one time step of one element, recorded on a [`Tape`]. Each formula is
+//! evaluated left to right as written, one rounding per operation.
+//!
+//! Notation: `r = H(mem[t-1] - thr)` is the detached reset signal (the
+//! Heaviside step records no gradient), `spike(z)` the spike function.
+
+use crate::surrogates::Surrogate;
+use crate::tape::{Tape, Var};
+
+/// snnTorch's `reset_mechanism`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reset {
+    /// `"subtract"`.
+    Subtract,
+    /// `"zero"`.
+    Zero,
+    /// `"none"`.
+    None,
+}
+
+impl Reset {
+    /// All three.
+    pub const ALL: [Reset; 3] = [Reset::Subtract, Reset::Zero, Reset::None];
+
+    /// snnTorch's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reset::Subtract => "subtract",
+            Reset::Zero => "zero",
+            Reset::None => "none",
+        }
+    }
+}
+
+/// Which of beta, R, C a Lapicque neuron is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Given {
+    /// R and C.
+    Rc,
+    /// beta only (R = 1).
+    Beta,
+    /// beta and R.
+    BetaR,
+    /// beta and C.
+    BetaC,
+}
+
+impl Given {
+    /// All four.
+    pub const ALL: [Given; 4] = [Given::Rc, Given::Beta, Given::BetaR, Given::BetaC];
+
+    /// The suffix used in configuration names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Given::Rc => "rc",
+            Given::Beta => "beta",
+            Given::BetaR => "beta_r",
+            Given::BetaC => "beta_c",
+        }
+    }
+}
+
+/// A model and its configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelSpec {
+    /// `Leaky`.
+    Leaky { reset: Reset, reset_delay: bool },
+    /// `Synaptic`.
+    Synaptic { reset: Reset, reset_delay: bool },
+    /// `Alpha`.
+    Alpha { reset: Reset },
+    /// `Lapicque`.
+    Lapicque { reset: Reset, given: Given },
+    /// `RLeaky`, one-to-one (`V`) or all-to-all (`rec` input) recurrence.
+    RLeaky {
+        reset: Reset,
+        reset_delay: bool,
+        all_to_all: bool,
+    },
+    /// `RSynaptic`, one-to-one or all-to-all recurrence.
+    RSynaptic {
+        reset: Reset,
+        reset_delay: bool,
+        all_to_all: bool,
+    },
+}
+
+impl ModelSpec {
+    /// Every configuration of every model.
+    pub fn all() -> Vec<ModelSpec> {
+        let mut all = Vec::new();
+        for reset in Reset::ALL {
+            for reset_delay in [true, false] {
+                all.push(ModelSpec::Leaky { reset, reset_delay });
+                all.push(ModelSpec::Synaptic { reset, reset_delay });
+                for all_to_all in [false, true] {
+                    all.push(ModelSpec::RLeaky {
+                        reset,
+                        reset_delay,
+                        all_to_all,
+                    });
+                    all.push(ModelSpec::RSynaptic {
+                        reset,
+                        reset_delay,
+                        all_to_all,
+                    });
+                }
+            }
+            all.push(ModelSpec::Alpha { reset });
+            for given in Given::ALL {
+                all.push(ModelSpec::Lapicque { reset, given });
+            }
+        }
+        all
+    }
+
+    /// The model's name (snake case, the kernels' names).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::Leaky { .. } => "leaky",
+            ModelSpec::Synaptic { .. } => "synaptic",
+            ModelSpec::Alpha { .. } => "alpha",
+            ModelSpec::Lapicque { .. } => "lapicque",
+            ModelSpec::RLeaky {
+                all_to_all: false, ..
+            } => "rleaky",
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            } => "rleaky_all_to_all",
+            ModelSpec::RSynaptic {
+                all_to_all: false, ..
+            } => "rsynaptic",
+            ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => "rsynaptic_all_to_all",
+        }
+    }
+
+    /// The configuration, as in vertex names: `"subtract"`, `"zero_nodelay"`,
+    /// `"none_beta_r"`, ...
+    pub fn variant(&self) -> String {
+        let with_delay = |reset: &Reset, delay: &bool| {
+            if *delay {
+                reset.name().to_string()
+            } else {
+                format!("{}_nodelay", reset.name())
+            }
+        };
+        match self {
+            ModelSpec::Leaky { reset, reset_delay }
+            | ModelSpec::Synaptic { reset, reset_delay }
+            | ModelSpec::RLeaky {
+                reset, reset_delay, ..
+            }
+            | ModelSpec::RSynaptic {
+                reset, reset_delay, ..
+            } => with_delay(reset, reset_delay),
+            ModelSpec::Alpha { reset } => reset.name().to_string(),
+            ModelSpec::Lapicque { reset, given } => format!("{}_{}", reset.name(), given.name()),
+        }
+    }
+
+    /// State variables (the spike state of one-to-one recurrence last).
+    pub fn states(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::Leaky { .. } | ModelSpec::Lapicque { .. } => &["mem"],
+            ModelSpec::Synaptic { .. } => &["syn", "mem"],
+            ModelSpec::Alpha { .. } => &["syn_exc", "syn_inh", "mem"],
+            ModelSpec::RLeaky {
+                all_to_all: false, ..
+            } => &["mem", "spk"],
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            } => &["mem"],
+            ModelSpec::RSynaptic {
+                all_to_all: false, ..
+            } => &["syn", "mem", "spk"],
+            ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => &["syn", "mem"],
+        }
+    }
+
+    /// True when the last state is the previous spike.
+    pub fn has_spike_state(&self) -> bool {
+        matches!(
+            self,
+            ModelSpec::RLeaky {
+                all_to_all: false,
+                ..
+            } | ModelSpec::RSynaptic {
+                all_to_all: false,
+                ..
+            }
+        )
+    }
+
+    /// Input streams.
+    pub fn inputs(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            }
+            | ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => &["x", "rec"],
+            _ => &["x"],
+        }
+    }
+
+    /// Raw parameters, in order.
+    pub fn params(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::Leaky { .. } => &["beta", "threshold", "graded"],
+            ModelSpec::Synaptic { .. } | ModelSpec::Alpha { .. } => &["alpha", "beta", "threshold"],
+            ModelSpec::Lapicque { .. } => &["beta", "r", "c", "time_step", "threshold"],
+            ModelSpec::RLeaky {
+                all_to_all: false, ..
+            } => &["beta", "v", "threshold"],
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            } => &["beta", "threshold"],
+            ModelSpec::RSynaptic {
+                all_to_all: false, ..
+            } => &["alpha", "beta", "v", "threshold"],
+            ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => &["alpha", "beta", "threshold"],
+        }
+    }
+
+    /// True for models with the `reset_delay = false` option set to false.
+    fn immediate(&self) -> Option<Reset> {
+        match *self {
+            ModelSpec::Leaky {
+                reset,
+                reset_delay: false,
+            }
+            | ModelSpec::Synaptic {
+                reset,
+                reset_delay: false,
+            }
+            | ModelSpec::RLeaky {
+                reset,
+                reset_delay: false,
+                ..
+            }
+            | ModelSpec::RSynaptic {
+                reset,
+                reset_delay: false,
+                ..
+            } => Some(reset),
+            _ => None,
+        }
+    }
+
+    /// The per-neuron constants of a step, from the raw parameters (tape
+    /// leaves, in [`ModelSpec::params`] order).
+    pub fn prepare(&self, t: &mut Tape, raw: &[Var]) -> Vec<Var> {
+        match *self {
+            ModelSpec::Leaky { .. } => vec![t.clamp01(raw[0]), raw[1], raw[2]],
+            ModelSpec::Synaptic { .. }
+            | ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => {
+                vec![t.clamp01(raw[0]), t.clamp01(raw[1]), raw[2]]
+            }
+            ModelSpec::RSynaptic {
+                all_to_all: false, ..
+            } => {
+                vec![t.clamp01(raw[0]), t.clamp01(raw[1]), raw[2], raw[3]]
+            }
+            ModelSpec::RLeaky {
+                all_to_all: false, ..
+            } => vec![t.clamp01(raw[0]), raw[1], raw[2]],
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            } => vec![t.clamp01(raw[0]), raw[1]],
+            ModelSpec::Alpha { .. } => {
+                // tau = ln a / (ln b - ln a) + 1
+                let a = t.clamp01(raw[0]);
+                let b = t.clamp01(raw[1]);
+                let ln_a = t.ln(a);
+                let ln_b = t.ln(b);
+                let difference = t.sub(ln_b, ln_a);
+                let quotient = t.div(ln_a, difference);
+                let one = t.constant(1.0);
+                let tau = t.add(quotient, one);
+                vec![a, b, raw[2], tau]
+            }
+            ModelSpec::Lapicque { given, .. } => {
+                let (beta, r_raw, c_raw, dt, threshold) = (raw[0], raw[1], raw[2], raw[3], raw[4]);
+                let log_inverse_beta = |t: &mut Tape| {
+                    let one = t.constant(1.0);
+                    let inverse = t.div(one, beta);
+                    t.ln(inverse)
+                };
+                let (r, c) = match given {
+                    Given::Rc => (r_raw, c_raw),
+                    Given::Beta => {
+                        let r = t.constant(1.0);
+                        let l = log_inverse_beta(t);
+                        let rl = t.mul(r, l);
+                        (r, t.div(dt, rl))
+                    }
+                    Given::BetaR => {
+                        let l = log_inverse_beta(t);
+                        let rl = t.mul(r_raw, l);
+                        (r_raw, t.div(dt, rl))
+                    }
+                    Given::BetaC => {
+                        let l = log_inverse_beta(t);
+                        let cl = t.mul(c_raw, l);
+                        (t.div(dt, cl), c_raw)
+                    }
+                };
+                let rc = t.mul(r, c);
+                let one = t.constant(1.0);
+                let inv_rc = t.div(one, rc);
+                let dt_over_rc = t.div(dt, rc);
+                let leak = t.sub(one, dt_over_rc);
+                vec![r, inv_rc, dt, leak, threshold]
+            }
+        }
+    }
+
+    /// One step: the states after it and the spike. `p`: the prepared
+    /// constants; `prev`: the states before the step; `inputs`: this step's
+    /// inputs; `noise`: the stochastic surrogate's random number.
+    pub fn step(
+        &self,
+        t: &mut Tape,
+        surrogate: Surrogate,
+        noise: f64,
+        p: &[Var],
+        prev: &[Var],
+        inputs: &[Var],
+    ) -> (Vec<Var>, Var) {
+        match *self {
+            ModelSpec::Leaky { reset, .. } => {
+                let (b, threshold, graded) = (p[0], p[1], p[2]);
+                let (mem_prev, x) = (prev[0], inputs[0]);
+                let r = reset_signal(t, mem_prev, threshold);
+                let base = match reset {
+                    Reset::Subtract => {
+                        let decayed = t.mul(b, mem_prev);
+                        let driven = t.add(decayed, x);
+                        let removed = t.mul(r, threshold);
+                        t.sub(driven, removed)
+                    }
+                    Reset::Zero => {
+                        let one = t.constant(1.0);
+                        let kept = t.sub(one, r);
+                        let kept_mem = t.mul(kept, mem_prev);
+                        let decayed = t.mul(b, kept_mem);
+                        t.add(decayed, x)
+                    }
+                    Reset::None => {
+                        let decayed = t.mul(b, mem_prev);
+                        t.add(decayed, x)
+                    }
+                };
+                let z = t.sub(base, threshold);
+                let h = t.spike(z, surrogate, noise);
+                let spk = t.mul(h, graded);
+                let mem = self.immediate_reset(t, base, spk, Some(graded), r, threshold);
+                (vec![mem], spk)
+            }
+            ModelSpec::Synaptic { reset, .. } => {
+                let (a, b, threshold) = (p[0], p[1], p[2]);
+                let (syn_prev, mem_prev, x) = (prev[0], prev[1], inputs[0]);
+                let r = reset_signal(t, mem_prev, threshold);
+                let decayed_syn = t.mul(a, syn_prev);
+                let syn = t.add(decayed_syn, x);
+                let (mem, spk) = self
+                    .synaptic_membrane(t, surrogate, noise, reset, b, threshold, mem_prev, syn, r);
+                (vec![syn, mem], spk)
+            }
+            ModelSpec::RSynaptic {
+                reset, all_to_all, ..
+            } => {
+                let (a, b) = (p[0], p[1]);
+                let threshold = if all_to_all { p[2] } else { p[3] };
+                let (syn_prev, mem_prev, x) = (prev[0], prev[1], inputs[0]);
+                let rec = if all_to_all {
+                    inputs[1]
+                } else {
+                    t.mul(prev[2], p[2])
+                };
+                let r = reset_signal(t, mem_prev, threshold);
+                let decayed_syn = t.mul(a, syn_prev);
+                let driven = t.add(decayed_syn, x);
+                let syn = t.add(driven, rec);
+                let (mem, spk) = self
+                    .synaptic_membrane(t, surrogate, noise, reset, b, threshold, mem_prev, syn, r);
+                if all_to_all {
+                    (vec![syn, mem], spk)
+                } else {
+                    (vec![syn, mem, spk], spk)
+                }
+            }
+            ModelSpec::RLeaky {
+                reset, all_to_all, ..
+            } => {
+                let b = p[0];
+                let threshold = if all_to_all { p[1] } else { p[2] };
+                let (mem_prev, x) = (prev[0], inputs[0]);
+                let rec = if all_to_all {
+                    inputs[1]
+                } else {
+                    t.mul(prev[1], p[1])
+                };
+                let r = reset_signal(t, mem_prev, threshold);
+                let decayed = t.mul(b, mem_prev);
+                let driven = t.add(decayed, x);
+                let base = t.add(driven, rec);
+                let before = match reset {
+                    Reset::Subtract => {
+                        let removed = t.mul(r, threshold);
+                        t.sub(base, removed)
+                    }
+                    Reset::Zero => {
+                        let removed = t.mul(r, base);
+                        t.sub(base, removed)
+                    }
+                    Reset::None => base,
+                };
+                let z = t.sub(before, threshold);
+                let spk = t.spike(z, surrogate, noise);
+                let mem = self.immediate_reset(t, before, spk, None, r, threshold);
+                if all_to_all {
+                    (vec![mem], spk)
+                } else {
+                    (vec![mem, spk], spk)
+                }
+            }
+            ModelSpec::Alpha { reset } => {
+                let (a, b, threshold, tau) = (p[0], p[1], p[2], p[3]);
+                let (exc_prev, inh_prev, mem_prev, x) = (prev[0], prev[1], prev[2], inputs[0]);
+                let r = reset_signal(t, mem_prev, threshold);
+                let decayed_exc = t.mul(a, exc_prev);
+                let exc_base = t.add(decayed_exc, x);
+                let decayed_inh = t.mul(b, inh_prev);
+                let inh_base = t.sub(decayed_inh, x);
+                let sum = t.add(exc_base, inh_base);
+                let mem_base = t.mul(tau, sum);
+                let (exc, inh, mem) = match reset {
+                    Reset::Subtract => {
+                        let exc_removed = t.mul(threshold, r);
+                        let exc = t.sub(exc_base, exc_removed);
+                        let inh_removed = t.mul(inh_base, r);
+                        let inh = t.sub(inh_base, inh_removed);
+                        let negated = t.neg(inh_prev);
+                        let mem_removed = t.mul(negated, r);
+                        (exc, inh, t.sub(mem_base, mem_removed))
+                    }
+                    Reset::Zero => {
+                        let exc_removed = t.mul(exc_base, r);
+                        let exc = t.sub(exc_base, exc_removed);
+                        let inh_removed = t.mul(inh_base, r);
+                        let inh = t.sub(inh_base, inh_removed);
+                        let mem_removed = t.mul(mem_base, r);
+                        (exc, inh, t.sub(mem_base, mem_removed))
+                    }
+                    Reset::None => (exc_base, inh_base, mem_base),
+                };
+                let z = t.sub(mem, threshold);
+                let spk = t.spike(z, surrogate, noise);
+                (vec![exc, inh, mem], spk)
+            }
+            ModelSpec::Lapicque { reset, .. } => {
+                let (r_value, inv_rc, dt, leak, threshold) = (p[0], p[1], p[2], p[3], p[4]);
+                let (mem_prev, x) = (prev[0], inputs[0]);
+                let r = reset_signal(t, mem_prev, threshold);
+                let scaled = t.mul(x, r_value);
+                let scaled = t.mul(scaled, inv_rc);
+                let scaled = t.mul(scaled, dt);
+                let leaked = t.mul(leak, mem_prev);
+                let base = t.add(scaled, leaked);
+                let mem = match reset {
+                    Reset::Subtract => {
+                        let removed = t.mul(r, threshold);
+                        t.sub(base, removed)
+                    }
+                    Reset::Zero => {
+                        let removed = t.mul(r, base);
+                        t.sub(base, removed)
+                    }
+                    Reset::None => base,
+                };
+                let z = t.sub(mem, threshold);
+                let spk = t.spike(z, surrogate, noise);
+                (vec![mem], spk)
+            }
+        }
+    }
+
+    /// Synaptic's membrane: `base = b·mem[t-1] + syn`, the reset, firing and
+    /// the immediate reset. Returns `(mem, spk)`.
+    #[allow(clippy::too_many_arguments)]
+    fn synaptic_membrane(
+        &self,
+        t: &mut Tape,
+        surrogate: Surrogate,
+        noise: f64,
+        reset: Reset,
+        b: Var,
+        threshold: Var,
+        mem_prev: Var,
+        syn: Var,
+        r: Var,
+    ) -> (Var, Var) {
+        let decayed = t.mul(b, mem_prev);
+        let base = t.add(decayed, syn);
+        let before = match reset {
+            Reset::Subtract => {
+                let removed = t.mul(r, threshold);
+                t.sub(base, removed)
+            }
+            Reset::Zero => {
+                let removed = t.mul(base, r);
+                t.sub(base, removed)
+            }
+            Reset::None => base,
+        };
+        let z = t.sub(before, threshold);
+        let spk = t.spike(z, surrogate, noise);
+        (
+            self.immediate_reset(t, before, spk, None, r, threshold),
+            spk,
+        )
+    }
+
+    /// The reset right after firing when `reset_delay = false`:
+    /// `d = spk/g - r` (or `spk - r` without a graded factor); subtract:
+    /// `mem - d·thr`, zero: `mem - d·mem`. Identity otherwise.
+    fn immediate_reset(
+        &self,
+        t: &mut Tape,
+        mem: Var,
+        spk: Var,
+        graded: Option<Var>,
+        r: Var,
+        threshold: Var,
+    ) -> Var {
+        let Some(reset) = self.immediate() else {
+            return mem;
+        };
+        let fired = match graded {
+            Some(g) => t.div(spk, g),
+            None => spk,
+        };
+        let d = t.sub(fired, r);
+        match reset {
+            Reset::Subtract => {
+                let removed = t.mul(d, threshold);
+                t.sub(mem, removed)
+            }
+            Reset::Zero => {
+                let removed = t.mul(d, mem);
+                t.sub(mem, removed)
+            }
+            Reset::None => mem,
+        }
+    }
+}
+
+/// `r = H(mem[t-1] - thr)`, detached.
+fn reset_signal(t: &mut Tape, mem_prev: Var, threshold: Var) -> Var {
+    let shifted = t.sub(mem_prev, threshold);
+    t.heaviside(shifted)
+}

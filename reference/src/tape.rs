@@ -1,0 +1,319 @@
+//! A small tape for reverse-mode differentiation, in one precision.
+//!
+//! The forward code records every operation; [`Tape::backward`] then walks
+//! the records in reverse and adds each operation's contribution to its
+//! operands' adjoints. This is the reference's way to the gradients, a
+//! different method from the kernels' hand-written reverse sweeps.
+//!
+//! The conventions, which the kernels follow too (`docs/semantics.md`):
+//! - every value and every adjoint is rounded to the tape's precision after
+//!   each operation;
+//! - an adjoint is the sum of its contributions in reverse order of the
+//!   operations that produced them, starting from `-0` (so the first
+//!   contribution passes unchanged); a value nothing flowed into keeps `-0`;
+//! - an operation whose result received no contribution at all passes
+//!   nothing on (the reset signal's inputs, for example);
+//! - the spike function's derivative is the surrogate, evaluated from the
+//!   incoming adjoint; comparisons, the Heaviside step and detached values
+//!   pass nothing.
+
+use crate::precision::Precision;
+use crate::surrogates::Surrogate;
+
+/// A value recorded on a tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Var(usize);
+
+impl Var {
+    /// Its position on the tape, which is also its index in the adjoints
+    /// [`Tape::backward`] returns.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// An input: parameters, inputs, initial states.
+    Leaf,
+    /// A constant or a value that carries no gradient (comparisons, the
+    /// Heaviside step, detached values).
+    NoGrad,
+    Add(Var, Var),
+    Sub(Var, Var),
+    Mul(Var, Var),
+    Div(Var, Var),
+    Neg(Var),
+    /// The identity: one use of a value (a step's copy of a state or a
+    /// constant), so that its gradient is summed per use.
+    Use(Var),
+    /// `clamp(x, 0, 1)`.
+    Clamp01(Var),
+    /// `ln x`.
+    Ln(Var),
+    /// `H(z)` forward, the surrogate backward.
+    Spike {
+        z: Var,
+        surrogate: Surrogate,
+        noise: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    op: Op,
+    value: f64,
+}
+
+/// The tape.
+#[derive(Clone, Debug)]
+pub struct Tape {
+    precision: Precision,
+    nodes: Vec<Node>,
+}
+
+impl Tape {
+    /// An empty tape computing in `precision`.
+    pub fn new(precision: Precision) -> Tape {
+        Tape {
+            precision,
+            nodes: Vec::new(),
+        }
+    }
+
+    /// The precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The value of a variable.
+    pub fn value(&self, v: Var) -> f64 {
+        self.nodes[v.0].value
+    }
+
+    /// How many operations are recorded.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn push(&mut self, op: Op, value: f64) -> Var {
+        self.nodes.push(Node {
+            op,
+            value: self.precision.round(value),
+        });
+        Var(self.nodes.len() - 1)
+    }
+
+    /// An input (already a value of the precision: it is rounded anyway).
+    pub fn leaf(&mut self, value: f64) -> Var {
+        self.push(Op::Leaf, value)
+    }
+
+    /// A constant, rounded from `f64`.
+    pub fn constant(&mut self, value: f64) -> Var {
+        self.push(Op::NoGrad, value)
+    }
+
+    /// `a + b`.
+    pub fn add(&mut self, a: Var, b: Var) -> Var {
+        self.push(Op::Add(a, b), self.value(a) + self.value(b))
+    }
+
+    /// `a - b`.
+    pub fn sub(&mut self, a: Var, b: Var) -> Var {
+        self.push(Op::Sub(a, b), self.value(a) - self.value(b))
+    }
+
+    /// `a · b`.
+    pub fn mul(&mut self, a: Var, b: Var) -> Var {
+        self.push(Op::Mul(a, b), self.value(a) * self.value(b))
+    }
+
+    /// `a / b`.
+    pub fn div(&mut self, a: Var, b: Var) -> Var {
+        self.push(Op::Div(a, b), self.value(a) / self.value(b))
+    }
+
+    /// `-a`.
+    pub fn neg(&mut self, a: Var) -> Var {
+        self.push(Op::Neg(a), -self.value(a))
+    }
+
+    /// One use of `a` (the identity).
+    pub fn use_of(&mut self, a: Var) -> Var {
+        self.push(Op::Use(a), self.value(a))
+    }
+
+    /// `clamp(a, 0, 1)` (NaN stays NaN).
+    pub fn clamp01(&mut self, a: Var) -> Var {
+        let x = self.value(a);
+        let y = if x < 0.0 {
+            0.0
+        } else if x > 1.0 {
+            1.0
+        } else {
+            x
+        };
+        self.push(Op::Clamp01(a), y)
+    }
+
+    /// `ln a` (the reference's own logarithm).
+    pub fn ln(&mut self, a: Var) -> Var {
+        let y = crate::elementary::ln(self.precision, self.value(a));
+        self.push(Op::Ln(a), y)
+    }
+
+    /// `H(a)`: 1 if `a > 0`, else 0; no gradient.
+    pub fn heaviside(&mut self, a: Var) -> Var {
+        let y = if self.value(a) > 0.0 { 1.0 } else { 0.0 };
+        self.push(Op::NoGrad, y)
+    }
+
+    /// `H(z)` with the surrogate as derivative; `noise` is the stochastic
+    /// surrogate's random number for this element and step.
+    pub fn spike(&mut self, z: Var, surrogate: Surrogate, noise: f64) -> Var {
+        let y = if self.value(z) > 0.0 { 1.0 } else { 0.0 };
+        self.push(
+            Op::Spike {
+                z,
+                surrogate,
+                noise,
+            },
+            y,
+        )
+    }
+
+    /// The adjoints of every recorded value, given the seeds (the gradients
+    /// flowing into output values). Values nothing flowed into are `-0`.
+    pub fn backward(&self, seeds: &[(Var, f64)]) -> Vec<f64> {
+        let p = self.precision;
+        let mut adjoint: Vec<Option<f64>> = vec![None; self.nodes.len()];
+        let add = |adjoint: &mut Vec<Option<f64>>, v: Var, contribution: f64| {
+            let sum = adjoint[v.0].unwrap_or(-0.0) + contribution;
+            adjoint[v.0] = Some(p.round(sum));
+        };
+        for &(v, g) in seeds {
+            add(&mut adjoint, v, g);
+        }
+        for i in (0..self.nodes.len()).rev() {
+            let Some(g) = adjoint[i] else { continue };
+            let node = self.nodes[i];
+            match node.op {
+                Op::Leaf | Op::NoGrad => {}
+                Op::Add(a, b) => {
+                    add(&mut adjoint, a, g);
+                    add(&mut adjoint, b, g);
+                }
+                Op::Sub(a, b) => {
+                    add(&mut adjoint, a, g);
+                    add(&mut adjoint, b, -g);
+                }
+                Op::Mul(a, b) => {
+                    let (va, vb) = (self.value(a), self.value(b));
+                    add(&mut adjoint, a, p.round(g * vb));
+                    add(&mut adjoint, b, p.round(g * va));
+                }
+                Op::Div(a, b) => {
+                    // q = a / b: da = g / b, db = (-g) · (q / b)
+                    let vb = self.value(b);
+                    add(&mut adjoint, a, p.round(g / vb));
+                    let q_over_b = p.round(node.value / vb);
+                    add(&mut adjoint, b, p.round(-g * q_over_b));
+                }
+                Op::Neg(a) => add(&mut adjoint, a, -g),
+                Op::Use(a) => add(&mut adjoint, a, g),
+                Op::Clamp01(a) => {
+                    let x = self.value(a);
+                    let pass = if (0.0..=1.0).contains(&x) { 1.0 } else { 0.0 };
+                    add(&mut adjoint, a, p.round(g * pass));
+                }
+                Op::Ln(a) => {
+                    let x = self.value(a);
+                    add(&mut adjoint, a, p.round(g / x));
+                }
+                Op::Spike {
+                    z,
+                    surrogate,
+                    noise,
+                } => {
+                    let dz = surrogate.grad(p, self.value(z), g, noise);
+                    add(&mut adjoint, z, dz);
+                }
+            }
+        }
+        adjoint.into_iter().map(|a| a.unwrap_or(-0.0)).collect()
+    }
+
+    /// Constants are tape values too: is `v` one (or a value without
+    /// gradient)?
+    pub fn is_constant(&self, v: Var) -> bool {
+        matches!(self.nodes[v.0].op, Op::NoGrad)
+    }
+
+    /// The recorded operations and values, for finding where two
+    /// computations part (`(operation name, value)`).
+    pub fn trace(&self) -> Vec<(&'static str, f64)> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let name = match n.op {
+                    Op::Leaf => "input",
+                    Op::NoGrad => "constant",
+                    Op::Add(..) => "add",
+                    Op::Sub(..) => "sub",
+                    Op::Mul(..) => "mul",
+                    Op::Div(..) => "div",
+                    Op::Neg(..) => "neg",
+                    Op::Use(..) => "use",
+                    Op::Clamp01(..) => "clamp",
+                    Op::Ln(..) => "ln",
+                    Op::Spike { .. } => "spike",
+                };
+                (name, n.value)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_of_a_small_expression() {
+        // f = (a·b + a) / b at a = 3, b = 2: df/da = (b + 1)/b = 1.5,
+        // df/db = a/b - (a·b + a)/b² = 1.5 - 2.25 = -0.75
+        let mut t = Tape::new(Precision::F64);
+        let a = t.leaf(3.0);
+        let b = t.leaf(2.0);
+        let ab = t.mul(a, b);
+        let s = t.add(ab, a);
+        let f = t.div(s, b);
+        assert_eq!(t.value(f), 4.5);
+        let adj = t.backward(&[(f, 1.0)]);
+        assert_eq!(adj[a.0], 1.5);
+        assert_eq!(adj[b.0], -0.75);
+    }
+
+    #[test]
+    fn untouched_values_keep_negative_zero() {
+        let mut t = Tape::new(Precision::F32);
+        let a = t.leaf(1.0);
+        let b = t.leaf(2.0);
+        let r = t.sub(a, b);
+        let _h = t.heaviside(r);
+        let out = t.add(a, a);
+        let adj = t.backward(&[(out, -0.0)]);
+        assert_eq!(
+            adj[b.0].to_bits(),
+            (-0.0f64).to_bits(),
+            "nothing flows through the Heaviside step"
+        );
+        assert_eq!(adj[a.0].to_bits(), (-0.0f64).to_bits());
+    }
+}
