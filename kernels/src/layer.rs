@@ -284,6 +284,12 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
 impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     Layer<'p, M, S, T, CHUNK>
 {
+    /// Whether the fused passes compile one copy of their loops per model
+    /// configuration (see [`Model::specialize`]): for chunks of 64 neurons
+    /// and more. Smaller chunks (small stacks, tests, the checker) compile
+    /// one generic copy, which computes the same bits.
+    const SPECIALIZED: bool = CHUNK >= 64;
+
     /// The same layer processing `C` neurons at a time (see [`Layer`]).
     pub fn with_chunk<const C: usize>(self) -> Layer<'p, M, S, T, C> {
         Layer {
@@ -653,14 +659,19 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
             len,
             false,
         )?;
-        self.model.specialize(ForwardRun {
+        let run = ForwardRun {
             layer: self,
             steps,
             inputs,
             initial,
             spikes,
             states,
-        });
+        };
+        if Self::SPECIALIZED {
+            self.model.specialize(run);
+        } else {
+            run.run::<{ usize::MAX }>();
+        }
         Ok(())
     }
 
@@ -817,28 +828,20 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         let state_grads = grads.states.iter().any(|g| !g.is_empty());
         let param_grads = out.params.iter().any(|g| !g.is_empty());
         macro_rules! run {
-            ($state:literal, $param:literal) => {
-                self.model.specialize(BackwardRun::<
-                    '_,
-                    '_,
-                    '_,
-                    '_,
-                    '_,
-                    '_,
-                    M,
-                    S,
-                    T,
-                    CHUNK,
-                    $state,
-                    $param,
-                > {
+            ($state:literal, $param:literal) => {{
+                let run = BackwardRun::<'_, '_, '_, '_, '_, '_, M, S, T, CHUNK, $state, $param> {
                     layer: self,
                     steps,
                     saved: &saved,
                     grads: &grads,
                     out: &mut out,
-                })
-            };
+                };
+                if Self::SPECIALIZED {
+                    self.model.specialize(run)
+                } else {
+                    run.run::<{ usize::MAX }>()
+                }
+            }};
         }
         match (state_grads, param_grads) {
             (false, false) => run!(false, false),

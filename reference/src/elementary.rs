@@ -105,16 +105,35 @@ pub fn ln(precision: Precision, x: f64) -> f64 {
     }
     let k = exponent as f64;
 
+    // ln m = f - f²/2 + q (f²/2 + R(q²)), f = m - 1, q = f / (2 + f)
     let f = s.sub(m, 1.0);
     let q = s.div(f, s.add(2.0, f));
     let z = s.mul(q, q);
     let r = s.mul(z, horner(s, z, &series));
-    let half_f_squared = s.mul(s.mul(0.5, f), f);
-    let inner = s.add(s.mul(q, s.add(half_f_squared, r)), s.mul(k, s.c(ln2_lo)));
-    let result = s.sub(
-        s.mul(k, s.c(ln2_hi)),
-        s.sub(s.sub(half_f_squared, inner), f),
+    // f² as an exact pair (Veltkamp split, Dekker's product), then halved
+    let split = s.mul(if binary64 { 134_217_729.0 } else { 4097.0 }, f);
+    let f_head = s.sub(split, s.sub(split, f));
+    let f_tail = s.sub(f, f_head);
+    let f_squared = s.mul(f, f);
+    let cross = s.mul(f_head, f_tail);
+    let f_squared_error = s.add(
+        s.add(s.sub(s.mul(f_head, f_head), f_squared), s.add(cross, cross)),
+        s.mul(f_tail, f_tail),
     );
+    let half_square = s.mul(0.5, f_squared);
+    let half_square_error = s.mul(0.5, f_squared_error);
+    let correction = s.mul(q, s.add(half_square, r));
+    // f - f²/2 as head and tail (Fast2Sum), then k ln 2 (TwoSum)
+    let head = s.sub(f, half_square);
+    let tail = s.add(
+        s.sub(s.sub(f, head), half_square),
+        s.sub(correction, half_square_error),
+    );
+    let k_ln2 = s.mul(k, s.c(ln2_hi));
+    let sum = s.add(k_ln2, head);
+    let sum_back = s.sub(sum, k_ln2);
+    let sum_error = s.add(s.sub(k_ln2, s.sub(sum, sum_back)), s.sub(head, sum_back));
+    let result = s.add(sum, s.add(sum_error, s.add(tail, s.mul(k, s.c(ln2_lo)))));
     precision.round(result)
 }
 

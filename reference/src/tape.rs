@@ -152,14 +152,8 @@ impl Tape {
     /// `clamp(a, 0, 1)` (NaN stays NaN).
     pub fn clamp01(&mut self, a: Var) -> Var {
         let x = self.value(a);
-        let y = if x < 0.0 {
-            0.0
-        } else if x > 1.0 {
-            1.0
-        } else {
-            x
-        };
-        self.push(Op::Clamp01(a), y)
+        // f64::clamp keeps -0 and NaN, as the comparisons would
+        self.push(Op::Clamp01(a), x.clamp(0.0, 1.0))
     }
 
     /// `ln a` (the reference's own logarithm).

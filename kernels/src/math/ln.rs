@@ -23,7 +23,9 @@ const ATANH_SERIES: [f64; 10] = [
     2.0 / 21.0,
 ];
 
-/// `ln x` for `W = W::Wide` (binary32 or binary64).
+/// `ln x` for `W = W::Wide` (binary32 or binary64). The leading terms are
+/// summed exactly (Dekker's product for `f²`, TwoSum), so the result is
+/// correctly rounded for all but a few inputs.
 #[inline(always)]
 pub(super) fn ln_wide<W: Real>(x: W) -> W {
     let format = W::FORMAT;
@@ -66,13 +68,30 @@ pub(super) fn ln_wide<W: Real>(x: W) -> W {
     let exponent = W::from_bits(two_pow_f.to_bits() | biased_exponent) - two_pow_f;
     let k = (exponent - W::constant(format.exponent_bias as f64)) - scale_back;
 
+    // ln m = f - f²/2 + s (f²/2 + R(s²)), f = m - 1 exact, s = f / (2 + f)
     let f = m - W::one();
     let s = f / (W::constant(2.0) + f);
     let z = s * s;
     let r = z * horner(z, series);
-    let half_f_squared = W::constant(0.5) * f * f;
-    let result = k * W::constant(ln2_hi)
-        - ((half_f_squared - (s * (half_f_squared + r) + k * W::constant(ln2_lo))) - f);
+    // f²/2 exactly, as a head and a tail (Dekker's product: no FMA needed)
+    let splitter = W::constant(if wide { 134_217_729.0 } else { 4097.0 });
+    let c = splitter * f;
+    let f_hi = c - (c - f);
+    let f_lo = f - f_hi;
+    let square = f * f;
+    let square_error = ((f_hi * f_hi - square) + (f_hi * f_lo + f_hi * f_lo)) + f_lo * f_lo;
+    let half = W::constant(0.5);
+    let (h_hi, h_lo) = (half * square, half * square_error);
+    let correction = s * (h_hi + r);
+    // f - h_hi exactly (|f| > h_hi: Fast2Sum), then the small terms
+    let t_hi = f - h_hi;
+    let t_lo = ((f - t_hi) - h_hi) + (correction - h_lo);
+    // + k ln 2, the leading sum exact (TwoSum)
+    let k_hi = k * W::constant(ln2_hi);
+    let u_hi = k_hi + t_hi;
+    let back = u_hi - k_hi;
+    let u_lo = (k_hi - (u_hi - back)) + (t_hi - back);
+    let result = u_hi + (u_lo + (t_lo + k * W::constant(ln2_lo)));
 
     let infinity = W::constant(f64::INFINITY);
     let result = W::select(x.eq(W::zero()), -infinity, result);

@@ -154,10 +154,12 @@ impl Model for Alpha {
         let ln_a = a.ln();
         let difference = b.ln() - ln_a;
         let quotient = ln_a / difference;
-        // tau = q + 1, q = ln a / (ln b - ln a):
-        // dq/d ln a = (1 + q) / d, dq/d ln b = -q / d
-        let grad_ln_a = (grad[TAU] + grad[TAU] * quotient) / difference;
-        let grad_ln_b = -(grad[TAU] * quotient) / difference;
+        // reverse order of tau = quotient + 1, quotient = ln_a / difference,
+        // difference = ln_b - ln_a
+        let grad_quotient = grad[TAU];
+        let grad_difference = -grad_quotient * (quotient / difference);
+        let grad_ln_a = grad_quotient / difference - grad_difference;
+        let grad_ln_b = grad_difference;
         let mut g = no_gradients();
         g[ALPHA] = (grad[A] + grad_ln_a / a) * raw[ALPHA].clamp_grad(T::zero(), T::one());
         g[BETA] = (grad[B] + grad_ln_b / b) * raw[BETA].clamp_grad(T::zero(), T::one());

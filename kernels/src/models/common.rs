@@ -117,6 +117,15 @@ pub(crate) fn immediate_reset_backward<T: Real>(
     grad_out: T,
 ) -> ImmediateResetGrads<T> {
     let zero = no_gradient();
+    if reset == Reset::None {
+        // the membrane is not reset: nothing flows through `d`
+        return ImmediateResetGrads {
+            mem: grad_out,
+            spk: zero,
+            threshold: zero,
+            graded: zero,
+        };
+    }
     let d = match graded {
         Some(g) => spk / g - r,
         None => spk - r,

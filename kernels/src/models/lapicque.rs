@@ -98,19 +98,55 @@ const DT: usize = 2;
 const LEAK: usize = 3;
 const THRESHOLD: usize = 4;
 
-/// `R` and `C` from the raw parameters.
+/// `R` and `C` from the raw parameters, with the values the backward pass
+/// needs: `L = ln(1/beta)`, `1/beta`, and the product that divides `dt`.
+struct Derived<T> {
+    r: T,
+    c: T,
+    inverse_beta: T,
+    log_inverse_beta: T,
+    /// `R·L` (beta, beta and R) or `C·L` (beta and C).
+    product: T,
+}
+
 #[inline(always)]
-fn resistance_capacitance<T: Real>(given: LapicqueGiven, raw: &Params<T>) -> (T, T) {
+fn derive<T: Real>(given: LapicqueGiven, raw: &Params<T>) -> Derived<T> {
     let dt = raw[TIME_STEP];
-    let log_inverse_beta = || (T::one() / raw[BETA]).ln();
+    let inverse_beta = T::one() / raw[BETA];
+    let log_inverse_beta = inverse_beta.ln();
     match given {
-        LapicqueGiven::RC => (raw[R_RAW], raw[C_RAW]),
-        LapicqueGiven::Beta => {
-            let r = T::one();
-            (r, dt / (r * log_inverse_beta()))
+        LapicqueGiven::RC => Derived {
+            r: raw[R_RAW],
+            c: raw[C_RAW],
+            inverse_beta,
+            log_inverse_beta,
+            product: T::one(),
+        },
+        LapicqueGiven::Beta | LapicqueGiven::BetaR => {
+            let r = if given == LapicqueGiven::Beta {
+                T::one()
+            } else {
+                raw[R_RAW]
+            };
+            let product = r * log_inverse_beta;
+            Derived {
+                r,
+                c: dt / product,
+                inverse_beta,
+                log_inverse_beta,
+                product,
+            }
         }
-        LapicqueGiven::BetaR => (raw[R_RAW], dt / (raw[R_RAW] * log_inverse_beta())),
-        LapicqueGiven::BetaC => (dt / (raw[C_RAW] * log_inverse_beta()), raw[C_RAW]),
+        LapicqueGiven::BetaC => {
+            let product = raw[C_RAW] * log_inverse_beta;
+            Derived {
+                r: dt / product,
+                c: raw[C_RAW],
+                inverse_beta,
+                log_inverse_beta,
+                product,
+            }
+        }
     }
 }
 
@@ -198,54 +234,62 @@ impl Model for Lapicque {
 
     #[inline(always)]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let (r, c) = resistance_capacitance(self.given, raw);
+        let d = derive(self.given, raw);
         let dt = raw[TIME_STEP];
+        let rc = d.r * d.c;
         let mut p = zeros();
-        p[R] = r;
-        p[INV_RC] = T::one() / (r * c);
+        p[R] = d.r;
+        p[INV_RC] = T::one() / rc;
         p[DT] = dt;
-        p[LEAK] = T::one() - dt / (r * c);
+        p[LEAK] = T::one() - dt / rc;
         p[THRESHOLD] = raw[THRESHOLD_RAW];
         p
     }
 
+    /// The reverse of `prepare`, operation by operation: `leak = 1 - dt/rc`,
+    /// `inv_rc = 1/rc`, `rc = R·C`, then what derived `R` or `C`.
     #[inline(always)]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let (r, c) = resistance_capacitance(self.given, raw);
+        let d = derive(self.given, raw);
         let dt = raw[TIME_STEP];
-        let rc = r * c;
+        let rc = d.r * d.c;
         let inv_rc = T::one() / rc;
-        // inv_rc = 1/rc, leak = 1 - dt/rc
-        let grad_rc = -(grad[INV_RC] * inv_rc * inv_rc) + grad[LEAK] * (dt / (rc * rc));
-        let mut grad_dt = grad[DT] - grad[LEAK] / rc;
-        let grad_r = grad[R] + grad_rc * c;
-        let grad_c = grad_rc * r;
+        let dt_over_rc = dt / rc;
+        // leak = 1 - dt_over_rc; dt_over_rc = dt / rc; inv_rc = 1 / rc
+        let grad_dt_over_rc = -grad[LEAK];
+        let mut grad_dt = grad[DT] + grad_dt_over_rc / rc;
+        let grad_rc = -grad_dt_over_rc * (dt_over_rc / rc) + -grad[INV_RC] * (inv_rc / rc);
+        // rc = R·C
+        let grad_r = grad[R] + grad_rc * d.c;
+        let grad_c = grad_rc * d.r;
         let mut g = no_gradients();
-        match self.given {
+        let grad_log_inverse_beta = match self.given {
             LapicqueGiven::RC => {
                 g[R_RAW] = grad_r;
                 g[C_RAW] = grad_c;
+                None
             }
             LapicqueGiven::Beta | LapicqueGiven::BetaR => {
-                // c = dt / (r·L), L = ln(1/beta), dL/dbeta = -1/beta
-                let r_l = dt / c;
-                let grad_r_l = -(grad_c * c) / r_l;
-                grad_dt = grad_dt + grad_c / r_l;
-                let log_inverse_beta = (T::one() / raw[BETA]).ln();
-                g[BETA] = -(grad_r_l * r) / raw[BETA];
+                // C = dt / product, product = R·L
+                grad_dt = grad_dt + grad_c / d.product;
+                let grad_product = -grad_c * (d.c / d.product);
                 if self.given == LapicqueGiven::BetaR {
-                    g[R_RAW] = grad_r + grad_r_l * log_inverse_beta;
+                    g[R_RAW] = grad_r + grad_product * d.log_inverse_beta;
                 }
+                Some(grad_product * d.r)
             }
             LapicqueGiven::BetaC => {
-                // r = dt / (c·L)
-                let c_l = dt / r;
-                let grad_c_l = -(grad_r * r) / c_l;
-                grad_dt = grad_dt + grad_r / c_l;
-                let log_inverse_beta = (T::one() / raw[BETA]).ln();
-                g[BETA] = -(grad_c_l * c) / raw[BETA];
-                g[C_RAW] = grad_c + grad_c_l * log_inverse_beta;
+                // R = dt / product, product = C·L
+                grad_dt = grad_dt + grad_r / d.product;
+                let grad_product = -grad_r * (d.r / d.product);
+                g[C_RAW] = grad_c + grad_product * d.log_inverse_beta;
+                Some(grad_product * raw[C_RAW])
             }
+        };
+        if let Some(grad_log) = grad_log_inverse_beta {
+            // L = ln(inverse), inverse = 1 / beta
+            let grad_inverse = grad_log / d.inverse_beta;
+            g[BETA] = -grad_inverse * (d.inverse_beta / raw[BETA]);
         }
         g[TIME_STEP] = grad_dt;
         g[THRESHOLD_RAW] = grad[THRESHOLD];

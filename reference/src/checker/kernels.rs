@@ -198,6 +198,7 @@ pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>
         .collect();
     let layer = Layer::new(model, surrogate, case.batch, case.neurons, &params)
         .map_err(|e| e.to_string())?
+        .with_chunk::<4>()
         .with_seed(case.seed);
     let inputs: Vec<Vec<T>> = case.inputs.iter().map(convert).collect();
     let initial: Vec<Vec<T>> = case.initial.iter().map(convert).collect();

@@ -5,7 +5,7 @@
 //! Adding a backend is one implementation of [`Backend`].
 
 mod kernels;
-mod trace;
+pub mod trace;
 pub mod vectors;
 
 use std::collections::BTreeMap;

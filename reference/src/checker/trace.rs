@@ -25,6 +25,11 @@ thread_local! {
     static RECORD: RefCell<Vec<(&'static str, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Takes the recorded operations (debugging aid).
+pub fn take_record() -> Vec<(&'static str, f64)> {
+    RECORD.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
 fn record(op: &'static str, value: f64) {
     RECORD.with(|r| r.borrow_mut().push((op, value)));
 }
@@ -71,12 +76,14 @@ trace_format!(Binary64, Precision::F64, Format::BINARY64, u64, Binary64);
 /// A value that rounds like format `F` and records its arithmetic.
 #[derive(Clone, Copy, Debug)]
 pub struct Traced<F> {
-    value: f64,
+    /// The value.
+    pub value: f64,
     format: PhantomData<F>,
 }
 
 impl<F: TraceFormat> Traced<F> {
-    fn new(value: f64) -> Self {
+    /// A value of the format (rounded).
+    pub fn new(value: f64) -> Self {
         Traced {
             value: F::PRECISION.round(value),
             format: PhantomData,
