@@ -133,9 +133,9 @@ fn exp_is_faithful() {
 #[test]
 fn ln_is_faithful() {
     let s = measure32(math::ln, f64::ln, f32::from_bits(1), f32::MAX);
-    assert!(s.max < 0.85, "f32 ln: {} ulp at {}", s.max, s.at);
+    assert!(s.max < 0.7, "f32 ln: {} ulp at {}", s.max, s.at);
     assert!(
-        s.misrounded * 50 < s.count,
+        s.misrounded * 1000 < s.count,
         "f32 ln misrounded {} of {}",
         s.misrounded,
         s.count

@@ -117,9 +117,6 @@ fn run_fixtures() -> ExitCode {
     match conformance::report(&snn_reference::fixtures::default_dir()) {
         Ok(summary) => {
             println!("{}", summary.text());
-            for w in conformance::worst(&summary, 60) {
-                println!("{w}");
-            }
             if summary.failures() == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -153,10 +153,38 @@ fn run_element(case: &Case, prepared: &[f64], b: usize, m: usize) -> ElementRun 
 
 /// Runs a case on the reference implementation.
 pub fn run(case: &Case) -> Outcome {
+    run_sweep(case, false)
+}
+
+/// The gradient magnitudes of a case ([`Tape::backward_magnitude`]): the
+/// same outcome, with every gradient replaced by the sum over all paths of
+/// the absolute values of their products (the seeds taken in absolute
+/// value). A bound on the rounding error of any evaluation order of the
+/// backward pass is proportional to it.
+pub fn magnitudes(case: &Case) -> Outcome {
+    run_sweep(case, true)
+}
+
+fn run_sweep(case: &Case, magnitude: bool) -> Outcome {
     let (steps, batch, neurons) = (case.steps, case.batch, case.neurons);
     let n = case.elements();
     let stored = case.stored_states();
     let p = case.precision;
+    let sweep = |tape: &Tape, seeds: &[(Var, f64)]| {
+        if magnitude {
+            tape.backward_magnitude(seeds)
+        } else {
+            tape.backward(seeds)
+        }
+    };
+    // sums of magnitudes are exact enough in f64 and order-free
+    let sum = |a: f64, b: f64| {
+        if magnitude {
+            a.abs() + b.abs()
+        } else {
+            p.round(a + b)
+        }
+    };
     let param_at = |k: usize, m: usize| {
         let values = &case.params[k];
         if values.len() == 1 {
@@ -202,7 +230,7 @@ pub fn run(case: &Case) -> Outcome {
                     seeds.push((e.states[t][k], g));
                 }
             }
-            let adjoint = e.tape.backward(&seeds);
+            let adjoint = sweep(&e.tape, &seeds);
             for t in 0..steps {
                 out.spikes[t * n + element] = e.tape.value(e.spikes[t]);
                 for k in 0..stored {
@@ -215,18 +243,18 @@ pub fn run(case: &Case) -> Outcome {
             for (k, &v) in e.initial.iter().enumerate() {
                 out.grad_initial[k][element] = adjoint[v.index()];
             }
-            for (sum, &v) in prepared_grads.iter_mut().zip(&e.prepared) {
-                *sum = p.round(*sum + adjoint[v.index()]);
+            for (total, &v) in prepared_grads.iter_mut().zip(&e.prepared) {
+                *total = sum(*total, adjoint[v.index()]);
             }
         }
         // the chain rule through the constants, per neuron
         let seeds: Vec<(Var, f64)> = prepared_vars.iter().copied().zip(prepared_grads).collect();
-        let adjoint = prepare_tape.backward(&seeds);
+        let adjoint = sweep(&prepare_tape, &seeds);
         for (k, &v) in raw.iter().enumerate() {
             let g = adjoint[v.index()];
             let out_k = &mut out.grad_params[k];
             if out_k.len() == 1 {
-                out_k[0] = p.round(out_k[0] + g);
+                out_k[0] = sum(out_k[0], g);
             } else {
                 out_k[m] = g;
             }

@@ -185,9 +185,32 @@ impl Tape {
     /// The adjoints of every recorded value, given the seeds (the gradients
     /// flowing into output values). Values nothing flowed into are `-0`.
     pub fn backward(&self, seeds: &[(Var, f64)]) -> Vec<f64> {
-        let p = self.precision;
+        self.sweep(seeds, false)
+    }
+
+    /// The same sweep over absolute values, without rounding: every
+    /// contribution is `|adjoint| · |local derivative|`, so each result is
+    /// the sum over all paths of the magnitudes of their products. First-order
+    /// error analysis bounds the rounding error of any evaluation order of
+    /// the backward pass by `γ_L` times this (`L` the longest chain of
+    /// roundings), which is how the snnTorch conformance bounds are set.
+    pub fn backward_magnitude(&self, seeds: &[(Var, f64)]) -> Vec<f64> {
+        self.sweep(seeds, true)
+    }
+
+    fn sweep(&self, seeds: &[(Var, f64)], magnitude: bool) -> Vec<f64> {
+        let p = if magnitude {
+            Precision::F64
+        } else {
+            self.precision
+        };
         let mut adjoint: Vec<Option<f64>> = vec![None; self.nodes.len()];
         let add = |adjoint: &mut Vec<Option<f64>>, v: Var, contribution: f64| {
+            let contribution = if magnitude {
+                contribution.abs()
+            } else {
+                contribution
+            };
             let sum = adjoint[v.0].unwrap_or(-0.0) + contribution;
             adjoint[v.0] = Some(p.round(sum));
         };

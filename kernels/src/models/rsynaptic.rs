@@ -5,8 +5,8 @@
 //! subtract `base - r·thr`, zero `base - base·r`, none `base`; `syn` is never
 //! reset; graded factor fixed at 1.
 //!
-//! With `reset_delay = false`, snnTorch 1.0 raises a `NameError` (its
-//! `forward` reads an undefined `spk`) and would discard the result anyway;
+//! With `reset_delay = false`, snnTorch 1.0 silently skips the immediate
+//! reset (its `forward` reads the previous spike and discards the result);
 //! this kernel implements the documented intent, the immediate reset with
 //! `d = spk - r` as in Synaptic (see `docs/semantics.md`).
 //!

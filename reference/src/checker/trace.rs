@@ -163,7 +163,8 @@ impl<F: TraceFormat> Real for Traced<F> {
     }
 }
 
-/// Traces the kernels' prepare and one step.
+/// Traces the kernels' prepare and one step: the prepared constants' values
+/// and the step's operations.
 struct TraceStep<'a> {
     case: &'a Case,
     raw: Vec<f64>,
@@ -173,7 +174,7 @@ struct TraceStep<'a> {
 }
 
 impl KernelVisitor for TraceStep<'_> {
-    type Output = Vec<(&'static str, f64)>;
+    type Output = (Vec<f64>, Vec<(&'static str, f64)>);
     fn visit<M: Model, S: KernelSurrogate>(self, model: M, surrogate: S) -> Self::Output {
         match self.case.precision {
             Precision::F16 => self.trace::<M, S, Binary16>(model, surrogate),
@@ -188,13 +189,14 @@ impl TraceStep<'_> {
         &self,
         model: M,
         surrogate: S,
-    ) -> Vec<(&'static str, f64)> {
-        RECORD.with(|r| r.borrow_mut().clear());
+    ) -> (Vec<f64>, Vec<(&'static str, f64)>) {
         let mut raw: Params<Traced<F>> = zeros();
         for (slot, &v) in raw.iter_mut().zip(&self.raw) {
             *slot = Traced::new(v);
         }
         let p = model.prepare(&raw);
+        let prepared = p[..M::PREPARED.len()].iter().map(|c| c.value).collect();
+        RECORD.with(|r| r.borrow_mut().clear());
         let mut prev: States<Traced<F>> = zeros();
         for (slot, &v) in prev.iter_mut().zip(&self.prev).take(MAX_STATES) {
             *slot = Traced::new(v);
@@ -208,7 +210,8 @@ impl TraceStep<'_> {
             noise: Traced::new(self.noise),
         };
         let _ = model.step::<Traced<F>, S>(&p, &prev, &inputs, &spike);
-        RECORD.with(|r| std::mem::take(&mut *r.borrow_mut()))
+        let step = RECORD.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        (prepared, step)
     }
 }
 
@@ -247,6 +250,8 @@ pub fn first_parting_operation(case: &Case, t: usize, element: usize) -> Option<
     let mut tape = Tape::new(case.precision);
     let raw_vars: Vec<_> = raw.iter().map(|&v| tape.leaf(v)).collect();
     let prepared = case.model.prepare(&mut tape, &raw_vars);
+    let prepared_values: Vec<f64> = prepared.iter().map(|&v| tape.value(v)).collect();
+    let step_start = tape.trace().len();
     let prev_vars: Vec<_> = prev.iter().map(|&v| tape.leaf(v)).collect();
     let input_vars: Vec<_> = inputs.iter().map(|&v| tape.leaf(v)).collect();
     let _ = case.model.step(
@@ -258,12 +263,12 @@ pub fn first_parting_operation(case: &Case, t: usize, element: usize) -> Option<
         &input_vars,
     );
     let arithmetic = |name: &str| matches!(name, "add" | "sub" | "mul" | "div" | "neg");
-    let expected: Vec<(&str, f64)> = tape
-        .trace()
-        .into_iter()
+    let expected: Vec<(&str, f64)> = tape.trace()[step_start..]
+        .iter()
+        .copied()
         .filter(|(name, _)| arithmetic(name))
         .collect();
-    let actual: Vec<(&str, f64)> = with_kernel_types(
+    let (kernel_prepared, kernel_step) = with_kernel_types(
         case,
         TraceStep {
             case,
@@ -272,10 +277,23 @@ pub fn first_parting_operation(case: &Case, t: usize, element: usize) -> Option<
             inputs,
             noise: u,
         },
-    )
-    .into_iter()
-    .filter(|(name, _)| arithmetic(name))
-    .collect();
+    );
+    let actual: Vec<(&str, f64)> = kernel_step
+        .into_iter()
+        .filter(|(name, _)| arithmetic(name))
+        .collect();
+
+    // the constants the step uses come first
+    for (k, (e, a)) in prepared_values.iter().zip(&kernel_prepared).enumerate() {
+        if !super::same_bits(*e, *a) {
+            let p = case.precision;
+            return Some(format!(
+                "the prepared constants part: constant #{k} of neuron {m}, reference {} ({e:e}), kernels {} ({a:e})",
+                p.hex(*e),
+                p.hex(*a)
+            ));
+        }
+    }
 
     let p = case.precision;
     for (i, ((en, ev), (an, av))) in expected.iter().zip(&actual).enumerate() {

@@ -1,0 +1,136 @@
+//! The checker itself: the kernels agree with the independent reference on
+//! every configuration, and a backend that is wrong by one bit is caught.
+
+use snn_reference::checker::vectors::{cases, Kind, Plan};
+use snn_reference::checker::{check, first_parting_operation, Backend, KernelsBackend};
+use snn_reference::{Case, ModelSpec, Outcome, Precision};
+
+/// Every model configuration x surrogate x {f32, f16}, on random and
+/// awkward data (the `check --quick` plan).
+#[test]
+fn kernels_equal_the_reference_bit_for_bit_on_every_configuration() {
+    let plan = Plan {
+        kinds: vec![Kind::Random, Kind::Awkward],
+        ..Plan::default()
+    };
+    let all = cases(&plan);
+    // 51 configurations (8 models, their resets, delays and Lapicque's
+    // parameter sets) x 10 surrogates x {f32, f16} x {random, awkward}
+    assert_eq!(all.len(), 2040);
+    let report = check(&[&KernelsBackend], &all, |_| {});
+    assert!(
+        report.passed(),
+        "{}\n{}",
+        report.details.join("\n"),
+        report.table()
+    );
+    // every model in both precisions was run
+    for model in ModelSpec::all() {
+        for precision in [Precision::F32, Precision::F16] {
+            let key = (
+                "kernels".to_string(),
+                model.name().to_string(),
+                precision.to_string(),
+            );
+            assert!(
+                report.rows.get(&key).is_some_and(|row| row.cases > 0),
+                "no cases for {key:?}"
+            );
+        }
+    }
+}
+
+/// The first case of every model configuration in every precision.
+fn one_per_model(all: Vec<Case>) -> Vec<Case> {
+    let mut seen = Vec::new();
+    all.into_iter()
+        .filter(|c| {
+            let key = (c.model.name(), c.model.variant(), c.precision);
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        })
+        .collect()
+}
+
+/// The kernels with the last bit of one value flipped.
+struct OneBitOff {
+    /// Which output: 0 spikes, 1 first state, 2 first parameter gradient.
+    output: usize,
+}
+
+impl Backend for OneBitOff {
+    fn name(&self) -> &str {
+        "one-bit-off"
+    }
+    fn run(&self, case: &Case) -> Result<Outcome, String> {
+        let mut outcome = KernelsBackend.run(case)?;
+        let flip = |x: &mut f64| {
+            // flip the lowest bit of the value in the case's precision
+            let p = case.precision;
+            *x = p.from_bits(p.bits(*x) ^ 1);
+        };
+        match self.output {
+            0 => flip(&mut outcome.spikes[7]),
+            1 => flip(&mut outcome.states[0][8]),
+            _ => flip(&mut outcome.grad_params[0][0]),
+        }
+        Ok(outcome)
+    }
+}
+
+#[test]
+fn a_backend_one_bit_off_is_caught_and_described() {
+    let plan = Plan {
+        kinds: vec![Kind::Random],
+        precisions: vec![Precision::F32, Precision::F16],
+        ..Plan::default()
+    };
+    // one case per model and precision is enough
+    let some = one_per_model(cases(&plan));
+    for output in 0..3 {
+        let wrong = OneBitOff { output };
+        let report = check(&[&KernelsBackend, &wrong], &some, |_| {});
+        assert!(
+            !report.passed(),
+            "output {output}: the flipped bit went unseen"
+        );
+        for ((backend, model, precision), row) in &report.rows {
+            if backend == "kernels" {
+                assert_eq!(row.failed, 0, "{model} {precision}");
+            } else {
+                assert_eq!(row.failed, row.cases, "{model} {precision}");
+                assert_eq!(row.mismatches, row.cases, "exactly one value per case");
+            }
+        }
+        let detail = &report.details[0];
+        assert!(detail.contains("MISMATCH one-bit-off"), "{detail}");
+        assert!(detail.contains("0x"), "values in hexadecimal: {detail}");
+        if output < 2 {
+            assert!(detail.contains("step 1"), "the step is named: {detail}");
+        }
+        assert!(report.table().contains("FAIL"));
+    }
+}
+
+#[test]
+fn no_parting_operation_where_kernels_and_reference_agree() {
+    let plan = Plan {
+        kinds: vec![Kind::Awkward],
+        precisions: vec![Precision::F32, Precision::F16],
+        ..Plan::default()
+    };
+    let some = one_per_model(cases(&plan));
+    for case in &some {
+        for t in 0..case.steps {
+            for element in 0..case.elements() {
+                assert_eq!(
+                    first_parting_operation(case, t, element),
+                    None,
+                    "{} step {t} element {element}",
+                    case.describe()
+                );
+            }
+        }
+    }
+}
