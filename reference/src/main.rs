@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use snn_reference::checker::vectors::{cases, Kind, Plan};
-use snn_reference::checker::{check, Backend, KernelsBackend};
+use snn_reference::checker::{check, Backend, GeneratedCppBackend, KernelsBackend};
 use snn_reference::conformance;
 use snn_reference::Precision;
 
@@ -89,7 +89,11 @@ fn run_check(args: &[String]) -> ExitCode {
         }
     };
     let cases = cases(&plan);
-    let backends: Vec<&dyn Backend> = vec![&KernelsBackend];
+    let sequence = GeneratedCppBackend {
+        single_steps: false,
+    };
+    let steps = GeneratedCppBackend { single_steps: true };
+    let backends: Vec<&dyn Backend> = vec![&KernelsBackend, &sequence, &steps];
     println!(
         "{} cases, backends: {}",
         cases.len(),

@@ -2,13 +2,16 @@
 //! every configuration, and a backend that is wrong by one bit is caught.
 
 use snn_reference::checker::vectors::{cases, Kind, Plan};
-use snn_reference::checker::{check, first_parting_operation, Backend, KernelsBackend};
+use snn_reference::checker::{
+    check, first_parting_operation, Backend, GeneratedCppBackend, KernelsBackend,
+};
 use snn_reference::{Case, ModelSpec, Outcome, Precision};
 
 /// Every model configuration x surrogate x {f32, f16}, on random and
-/// awkward data (the `check --quick` plan).
+/// awkward data (the `check --quick` plan), for the native kernels and for
+/// the generated vertex C++ run on this CPU.
 #[test]
-fn kernels_equal_the_reference_bit_for_bit_on_every_configuration() {
+fn kernels_and_generated_cpp_equal_the_reference_bit_for_bit_on_every_configuration() {
     let plan = Plan {
         kinds: vec![Kind::Random, Kind::Awkward],
         ..Plan::default()
@@ -17,25 +20,44 @@ fn kernels_equal_the_reference_bit_for_bit_on_every_configuration() {
     // 51 configurations (8 models, their resets, delays and Lapicque's
     // parameter sets) x 10 surrogates x {f32, f16} x {random, awkward}
     assert_eq!(all.len(), 2040);
-    let report = check(&[&KernelsBackend], &all, |_| {});
+    let sequence = GeneratedCppBackend {
+        single_steps: false,
+    };
+    let steps = GeneratedCppBackend { single_steps: true };
+    let report = check(&[&KernelsBackend, &sequence, &steps], &all, |_| {});
     assert!(
         report.passed(),
         "{}\n{}",
         report.details.join("\n"),
         report.table()
     );
-    // every model in both precisions was run
-    for model in ModelSpec::all() {
-        for precision in [Precision::F32, Precision::F16] {
-            let key = (
-                "kernels".to_string(),
-                model.name().to_string(),
-                precision.to_string(),
-            );
-            assert!(
-                report.rows.get(&key).is_some_and(|row| row.cases > 0),
-                "no cases for {key:?}"
-            );
+    // every generated vertex ran
+    let run = snn_poplar_host::emulator::vertices_run();
+    let missing: Vec<&str> = snn_poplar_host::emulator::manifest()
+        .iter()
+        .map(|v| v.name.as_str())
+        .filter(|name| !run.contains(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} vertices never ran: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // every model in both precisions was run on both backends
+    for backend in ["kernels", "generated-c++", "generated-c++ steps"] {
+        for model in ModelSpec::all() {
+            for precision in [Precision::F32, Precision::F16] {
+                let key = (
+                    backend.to_string(),
+                    model.name().to_string(),
+                    precision.to_string(),
+                );
+                assert!(
+                    report.rows.get(&key).is_some_and(|row| row.cases > 0),
+                    "no cases for {key:?}"
+                );
+            }
         }
     }
 }

@@ -240,6 +240,20 @@ pub trait Real:
         self.heaviside()
     }
 
+    /// `dL/dz` of the surrogate `S` from `dL/dh`: `S::grad` for numbers.
+    /// The kernels call surrogates only through this, so that the code
+    /// generator can record a surrogate as one call (one C++ function per
+    /// surrogate instead of one copy in every vertex).
+    #[inline(always)]
+    fn surrogate_grad<S: Surrogate>(
+        z: Self,
+        grad: Self,
+        constants: &SurrogateConstants<Self>,
+        noise: Self,
+    ) -> Self {
+        S::grad(z, grad, constants, noise)
+    }
+
     /// `e^x`, see [`crate::math::exp`].
     #[inline(always)]
     fn exp(self) -> Self {

@@ -117,7 +117,7 @@ impl<T: Real> SpikeFn<T> {
     /// `dL/dz` from `dL/dh`.
     #[inline(always)]
     pub fn grad<S: Surrogate>(&self, z: T, grad: T) -> T {
-        S::grad(z, grad, &self.constants, self.noise)
+        T::surrogate_grad::<S>(z, grad, &self.constants, self.noise)
     }
 }
 

@@ -1,0 +1,134 @@
+//! Compiles this crate's host C++ with g++ through the `cc` crate.
+//!
+//! The C++ is codelet source written for Graphcore's popc; on this CPU it is
+//! compiled against the project's stand-in for Poplar's vertex headers
+//! (`cpp/stand_in/poplar/`) with flags that make every `float` operation one
+//! IEEE rounding, as on the IPU: no fused multiply-add, no fast-math.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The compiler the host C++ is written and checked for.
+const CXX: &str = "g++";
+
+/// Flags for every host C++ file. `-ffp-contract=off`: g++ otherwise fuses
+/// `a * b + c` into an FMA (one rounding instead of two), which the IPU never
+/// does. `-fno-fast-math`: IEEE semantics per operation. The warnings match
+/// PopLibs' (`-Wdouble-promotion -Werror`), so a double that slips into
+/// generated code fails here too.
+const HOST_CXX_FLAGS: &[&str] = &[
+    "-ffp-contract=off",
+    "-fno-fast-math",
+    "-Wall",
+    "-Wextra",
+    "-Wdouble-promotion",
+    "-Werror",
+];
+
+fn main() {
+    let cpp = manifest_dir().join("cpp");
+    // A directory: Cargo reruns this script when any file under it changes.
+    println!("cargo:rerun-if-changed={}", cpp.display());
+    compile_host_cpp(
+        &[cpp.join("stand_in_check.cpp")],
+        "snn_stand_in_check",
+        "-O2",
+    );
+    generate_codelets();
+}
+
+/// Runs the code generator (the `snn-codelet-gen` library on the kernels of
+/// `snn-kernels`; Cargo reruns this script when either changes) and writes
+/// into `OUT_DIR`: `codelets.cpp` (what popc compiles for the IPU),
+/// `manifest.json` (every vertex, read by `src/emulator.rs`) and
+/// `host_harness.cpp` (runs a vertex by name on this CPU), then compiles the
+/// harness, which includes the codelets, for the emulator.
+fn generate_codelets() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("Cargo sets OUT_DIR"));
+    let generated = snn_codelet_gen::generate(&snn_codelet_gen::Options::default());
+    let write = |name: &str, text: &str| {
+        std::fs::write(out.join(name), text)
+            .unwrap_or_else(|e| panic!("cannot write {name} into OUT_DIR: {e}"));
+    };
+    write("codelets.cpp", &generated.cpp);
+    write("manifest.json", &generated.manifest_json());
+    write("host_harness.cpp", &generated.host_harness("codelets.cpp"));
+    // -O0: some 2000 vertices compile in about 20 s instead of about 2
+    // minutes at -O2; the arithmetic is the same at every level (one IEEE
+    // rounding per operation, no FMA), only the emulator's speed differs.
+    compile_host_cpp(&[out.join("host_harness.cpp")], "snn_codelets_host", "-O0");
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("Cargo sets CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles `files` as C++17 against the Poplar stand-in into the static
+/// library `lib<out_name>.a` and links it into this crate.
+fn compile_host_cpp(files: &[PathBuf], out_name: &str, optimisation: &str) {
+    ignore_cxxflags_from_environment();
+    require_compiler(CXX);
+    cc::Build::new()
+        .cpp(true)
+        .compiler(CXX)
+        .std("c++17")
+        .include(manifest_dir().join("cpp").join("stand_in"))
+        .flags(HOST_CXX_FLAGS)
+        .flag(optimisation)
+        .files(files)
+        .compile(out_name);
+}
+
+/// cc appends the flags in `CXXFLAGS`, `CXXFLAGS_<target>` (the triple as
+/// written, or with dashes and dots as underscores), `TARGET_CXXFLAGS` and
+/// `HOST_CXXFLAGS` after the build script's own flags, so that they win
+/// (cc's crate docs, "External configuration via environment variables"):
+/// `-ffp-contract=fast` or `-ffast-math` there would undo [`HOST_CXX_FLAGS`].
+/// cc has no public option to skip them, but a `cc::Build` takes its copy of
+/// the process environment the first time it needs it (the docs of
+/// `cc::Build`), so they are removed from this script's environment before
+/// any `Build` exists. Cargo still reruns the script when they change, and a
+/// warning says they were ignored.
+fn ignore_cxxflags_from_environment() {
+    let mut names = vec![
+        "CXXFLAGS".to_string(),
+        "TARGET_CXXFLAGS".to_string(),
+        "HOST_CXXFLAGS".to_string(),
+    ];
+    for triple in [env::var("TARGET"), env::var("HOST")].into_iter().flatten() {
+        names.push(format!("CXXFLAGS_{triple}"));
+        names.push(format!("CXXFLAGS_{}", triple.replace(['-', '.'], "_")));
+    }
+    names.sort();
+    names.dedup();
+    for name in &names {
+        println!("cargo:rerun-if-env-changed={name}");
+        if let Some(value) = env::var_os(name) {
+            println!(
+                "cargo:warning=snn-poplar-host ignores {name}={}: host C++ is compiled with \
+                 fixed flags ({}) so that it computes what the IPU computes",
+                value.to_string_lossy(),
+                HOST_CXX_FLAGS.join(" ")
+            );
+            // Sound: a build script is single-threaded here (no thread has
+            // been started, and no cc::Build exists yet).
+            env::remove_var(name);
+        }
+    }
+}
+
+/// Fails the build with a clear message when the compiler is not installed.
+fn require_compiler(compiler: &str) {
+    let found = Command::new(compiler)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        panic!(
+            "snn-poplar-host needs the GNU C++ compiler `{compiler}` (C++17, GCC 11 or later) on \
+             PATH to compile its host C++ (the Poplar stand-in and generated codelets); install \
+             it, for example `apt-get install g++`"
+        );
+    }
+}
