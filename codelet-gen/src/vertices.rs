@@ -563,6 +563,33 @@ impl VertexWriter<'_> {
         }
     }
 
+    /// `initial_<state>` for every state, the first one `SPAN` (it gives `n`).
+    fn initial_state_fields(&self, d: &mut Declarations) {
+        for (k, state) in self.model.states.iter().enumerate() {
+            let layout = if k == 0 { Layout::Span } else { Layout::OnePtr };
+            d.field(
+                format!("initial_{state}"),
+                Direction::Input,
+                self.t,
+                layout,
+                "n",
+                format!("initial state `{state}`"),
+            );
+        }
+    }
+
+    /// `compute`'s opening: `n` from the `SPAN` field `span_field`, the
+    /// prepared constants, and the loop over this worker's elements.
+    fn compute_head(&self, span_field: &str) -> String {
+        let mut s = format!(
+            "\n  void compute(unsigned workerId) {{\n    const unsigned n = {span_field}.size();\n"
+        );
+        s.push_str(&self.load_prepared("    ", false));
+        s.push_str("    for (unsigned i = workerId; i < n; i += numWorkers()) {\n");
+        s.push_str(&self.load_prepared("      ", true));
+        s
+    }
+
     /// Declares the prepared constants (members or vector fields).
     fn prepared_declarations(&self, d: &mut Declarations) {
         for name in &self.model.prepared {
@@ -676,14 +703,7 @@ impl VertexWriter<'_> {
         );
         s.push_str(&self.class_open(&name, false));
         s.push_str(&d.text);
-        let _ = writeln!(s, "\n  void compute(unsigned workerId) {{");
-        let _ = writeln!(s, "    const unsigned n = {first}.size();");
-        s.push_str(&self.load_prepared("    ", false));
-        let _ = writeln!(
-            s,
-            "    for (unsigned i = workerId; i < n; i += numWorkers()) {{"
-        );
-        s.push_str(&self.load_prepared("      ", true));
+        s.push_str(&self.compute_head(first));
         for state in &self.model.states {
             let _ = writeln!(
                 s,
@@ -722,17 +742,7 @@ impl VertexWriter<'_> {
         let name = self.name("FwdSeq", None);
         let mut d = Declarations::default();
         let states = &self.model.states;
-        for (k, state) in states.iter().enumerate() {
-            let layout = if k == 0 { Layout::Span } else { Layout::OnePtr };
-            d.field(
-                format!("initial_{state}"),
-                Direction::Input,
-                t,
-                layout,
-                "n",
-                format!("initial state `{state}`"),
-            );
-        }
+        self.initial_state_fields(&mut d);
         for input in &self.model.inputs {
             d.field(
                 input.clone(),
@@ -773,14 +783,7 @@ impl VertexWriter<'_> {
         );
         s.push_str(&self.class_open(&name, false));
         s.push_str(&d.text);
-        let _ = writeln!(s, "\n  void compute(unsigned workerId) {{");
-        let _ = writeln!(s, "    const unsigned n = initial_{first}.size();");
-        s.push_str(&self.load_prepared("    ", false));
-        let _ = writeln!(
-            s,
-            "    for (unsigned i = workerId; i < n; i += numWorkers()) {{"
-        );
-        s.push_str(&self.load_prepared("      ", true));
+        s.push_str(&self.compute_head(&format!("initial_{first}")));
         for state in states {
             let _ = writeln!(
                 s,
@@ -824,17 +827,7 @@ impl VertexWriter<'_> {
         };
         let mut d = Declarations::default();
         let states = &self.model.states;
-        for (k, state) in states.iter().enumerate() {
-            let layout = if k == 0 { Layout::Span } else { Layout::OnePtr };
-            d.field(
-                format!("initial_{state}"),
-                Direction::Input,
-                t,
-                layout,
-                "n",
-                format!("initial state `{state}`"),
-            );
-        }
+        self.initial_state_fields(&mut d);
         if self.configuration.reads_inputs {
             for input in &self.model.inputs {
                 d.field(
@@ -941,14 +934,7 @@ impl VertexWriter<'_> {
         );
         s.push_str(&self.class_open(&generic, true));
         s.push_str(&d.text);
-        let _ = writeln!(s, "\n  void compute(unsigned workerId) {{");
-        let _ = writeln!(s, "    const unsigned n = initial_{first}.size();");
-        s.push_str(&self.load_prepared("    ", false));
-        let _ = writeln!(
-            s,
-            "    for (unsigned i = workerId; i < n; i += numWorkers()) {{"
-        );
-        s.push_str(&self.load_prepared("      ", true));
+        s.push_str(&self.compute_head(&format!("initial_{first}")));
         for state in states {
             let _ = writeln!(s, "      {t} carry_{state} = {zero};");
         }

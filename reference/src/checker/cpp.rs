@@ -7,13 +7,13 @@
 //! `Model::prepare` and `Layer::reduce_param_grads`, as the host crate does.
 
 use snn_codelet_gen::{VertexInfo, VertexKind};
-use snn_kernels::layer::{Layer, Param};
+use snn_kernels::layer::Layer;
 use snn_kernels::model::{no_gradient, Model, MAX_PARAMS};
 use snn_kernels::surrogate::{self as ks, constants_in};
 use snn_kernels::{Real, F16};
 use snn_poplar_host::emulator::{manifest, run_vertex, Buffer, Sizes};
 
-use super::kernels::{with_kernel_types, KernelVisitor};
+use super::kernels::{layer_params, with_kernel_types, KernelVisitor};
 use super::Backend;
 use crate::precision::Precision;
 use crate::run::{Case, Outcome};
@@ -93,6 +93,24 @@ fn bytemuck_cast(values: &mut [F16]) -> &mut [u16] {
     unsafe { core::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u16>(), values.len()) }
 }
 
+/// The prepared constants: vector fields in per-neuron mode, members in
+/// scalar mode.
+fn bind_prepared<'a, T: Element>(
+    per_neuron: bool,
+    prepared_fields: &'a mut [Vec<T>],
+    scalar_members: &[u32],
+    fields: &mut Vec<Buffer<'a>>,
+    members: &mut Vec<u32>,
+) {
+    if per_neuron {
+        for v in prepared_fields.iter_mut() {
+            fields.push(T::buffer(v));
+        }
+    } else {
+        members.extend_from_slice(scalar_members);
+    }
+}
+
 fn find(
     kind: VertexKind,
     model: &str,
@@ -132,19 +150,15 @@ fn run<M: Model, S: ks::Surrogate, T: Element>(
     let params_t: Vec<Vec<T>> = case.params.iter().map(convert).collect();
     let per_neuron = params_t.iter().any(|p| p.len() > 1);
     // the host's part: the layer checks the parameters and later reduces
-    let params: Vec<Param<T>> = params_t
-        .iter()
-        .map(|p| {
-            if p.len() == 1 {
-                Param::Scalar(p[0])
-            } else {
-                Param::PerNeuron(p)
-            }
-        })
-        .collect();
-    let layer = Layer::new(model, surrogate, case.batch, case.neurons, &params)
-        .map_err(|e| e.to_string())?
-        .with_seed(case.seed);
+    let layer = Layer::new(
+        model,
+        surrogate,
+        case.batch,
+        case.neurons,
+        &layer_params(&params_t),
+    )
+    .map_err(|e| e.to_string())?
+    .with_seed(case.seed);
     // prepared constants per neuron, with the kernels' own prepare
     let prepared_of = |m: usize| {
         let mut raw = [T::zero(); MAX_PARAMS];
@@ -208,13 +222,13 @@ fn run<M: Model, S: ks::Surrogate, T: Element>(
             }
             fields.push(T::buffer(&mut spk));
             let mut members = Vec::new();
-            if per_neuron {
-                for v in prepared_fields.iter_mut() {
-                    fields.push(T::buffer(v));
-                }
-            } else {
-                members.extend_from_slice(&scalar_members);
-            }
+            bind_prepared(
+                per_neuron,
+                &mut prepared_fields,
+                &scalar_members,
+                &mut fields,
+                &mut members,
+            );
             run_vertex(step, Sizes { n, steps: 1 }, &mut fields, &members)?;
             drop(fields);
             spikes[at..at + n].copy_from_slice(&spk);
@@ -245,13 +259,13 @@ fn run<M: Model, S: ks::Surrogate, T: Element>(
                 fields.push(T::buffer(v));
             }
             let mut members = Vec::new();
-            if per_neuron {
-                for v in prepared_fields.iter_mut() {
-                    fields.push(T::buffer(v));
-                }
-            } else {
-                members.extend_from_slice(&scalar_members);
-            }
+            bind_prepared(
+                per_neuron,
+                &mut prepared_fields,
+                &scalar_members,
+                &mut fields,
+                &mut members,
+            );
             members.push(steps as u32);
             run_vertex(forward, Sizes { n, steps }, &mut fields, &members)?;
         }
@@ -303,13 +317,13 @@ fn run<M: Model, S: ks::Surrogate, T: Element>(
         }
         fields.push(T::buffer(&mut accumulator));
         let mut members = Vec::new();
-        if per_neuron {
-            for v in prepared_fields.iter_mut() {
-                fields.push(T::buffer(v));
-            }
-        } else {
-            members.extend_from_slice(&scalar_members);
-        }
+        bind_prepared(
+            per_neuron,
+            &mut prepared_fields,
+            &scalar_members,
+            &mut fields,
+            &mut members,
+        );
         let constants = constants_in::<T, S>(&surrogate);
         members.extend(constants.iter().map(|c| c.member_bits()));
         members.push(steps as u32);

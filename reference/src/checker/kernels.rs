@@ -177,6 +177,21 @@ impl KernelVisitor for RunFused<'_> {
     }
 }
 
+/// A case's parameters as the layer takes them: one value is a scalar,
+/// more are per neuron.
+pub(super) fn layer_params<T: Copy>(params: &[Vec<T>]) -> Vec<Param<'_, T>> {
+    params
+        .iter()
+        .map(|p| {
+            if p.len() == 1 {
+                Param::Scalar(p[0])
+            } else {
+                Param::PerNeuron(p)
+            }
+        })
+        .collect()
+}
+
 /// Runs the fused forward and backward passes of the kernels on a case.
 pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>(
     model: M,
@@ -186,20 +201,16 @@ pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>
     let convert = |v: &Vec<f64>| -> Vec<T> { v.iter().map(|&x| T::constant(x)).collect() };
     let back = |v: &[T]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
     let params_t: Vec<Vec<T>> = case.params.iter().map(convert).collect();
-    let params: Vec<Param<T>> = params_t
-        .iter()
-        .map(|p| {
-            if p.len() == 1 {
-                Param::Scalar(p[0])
-            } else {
-                Param::PerNeuron(p)
-            }
-        })
-        .collect();
-    let layer = Layer::new(model, surrogate, case.batch, case.neurons, &params)
-        .map_err(|e| e.to_string())?
-        .with_chunk::<4>()
-        .with_seed(case.seed);
+    let layer = Layer::new(
+        model,
+        surrogate,
+        case.batch,
+        case.neurons,
+        &layer_params(&params_t),
+    )
+    .map_err(|e| e.to_string())?
+    .with_chunk::<4>()
+    .with_seed(case.seed);
     let inputs: Vec<Vec<T>> = case.inputs.iter().map(convert).collect();
     let initial: Vec<Vec<T>> = case.initial.iter().map(convert).collect();
     let input_refs: Vec<&[T]> = inputs.iter().map(|v| v.as_slice()).collect();
