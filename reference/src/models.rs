@@ -415,17 +415,7 @@ impl ModelSpec {
                 let decayed = t.mul(b, mem_prev);
                 let driven = t.add(decayed, x);
                 let base = t.add(driven, rec);
-                let before = match reset {
-                    Reset::Subtract => {
-                        let removed = t.mul(r, threshold);
-                        t.sub(base, removed)
-                    }
-                    Reset::Zero => {
-                        let removed = t.mul(r, base);
-                        t.sub(base, removed)
-                    }
-                    Reset::None => base,
-                };
+                let before = reset_base(t, reset, base, r, threshold);
                 let z = t.sub(before, threshold);
                 let spk = t.spike(z, surrogate, noise);
                 let mem = self.immediate_reset(t, before, spk, None, r, threshold);
@@ -478,17 +468,7 @@ impl ModelSpec {
                 let scaled = t.mul(scaled, dt);
                 let leaked = t.mul(leak, mem_prev);
                 let base = t.add(scaled, leaked);
-                let mem = match reset {
-                    Reset::Subtract => {
-                        let removed = t.mul(r, threshold);
-                        t.sub(base, removed)
-                    }
-                    Reset::Zero => {
-                        let removed = t.mul(r, base);
-                        t.sub(base, removed)
-                    }
-                    Reset::None => base,
-                };
+                let mem = reset_base(t, reset, base, r, threshold);
                 let z = t.sub(mem, threshold);
                 let spk = t.spike(z, surrogate, noise);
                 (vec![mem], spk)
@@ -563,6 +543,22 @@ impl ModelSpec {
             }
             Reset::None => mem,
         }
+    }
+}
+
+/// RLeaky's and Lapicque's reset of `base` by the delayed signal `r`:
+/// subtract `base - r·thr`, zero `base - r·base`, none `base`.
+fn reset_base(t: &mut Tape, reset: Reset, base: Var, r: Var, threshold: Var) -> Var {
+    match reset {
+        Reset::Subtract => {
+            let removed = t.mul(r, threshold);
+            t.sub(base, removed)
+        }
+        Reset::Zero => {
+            let removed = t.mul(r, base);
+            t.sub(base, removed)
+        }
+        Reset::None => base,
     }
 }
 

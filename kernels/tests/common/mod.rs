@@ -4,6 +4,67 @@
 #![allow(dead_code)]
 
 pub mod dual;
+/// The arithmetic shared by the soft floats: a newtype over the exact `f64`
+/// value, `+ - * /` computed in `f64` and rounded once by `$round`, exact
+/// negation, and the `Real` methods that do not depend on the format
+/// (`$rest` holds the format-specific ones).
+macro_rules! soft_float {
+    ($name:ident, $round:ident, { $($rest:tt)* }) => {
+        macro_rules! soft_op {
+            ($trait:ident, $method:ident, $op:tt) => {
+                impl core::ops::$trait for $name {
+                    type Output = $name;
+                    fn $method(self, o: $name) -> $name {
+                        $name($round(self.0 $op o.0))
+                    }
+                }
+            };
+        }
+        soft_op!(Add, add, +);
+        soft_op!(Sub, sub, -);
+        soft_op!(Mul, mul, *);
+        soft_op!(Div, div, /);
+
+        impl core::ops::Neg for $name {
+            type Output = $name;
+            fn neg(self) -> $name {
+                $name(-self.0)
+            }
+        }
+
+        impl snn_kernels::real::Real for $name {
+            type Mask = bool;
+            $($rest)*
+
+            fn constant(c: f64) -> Self {
+                $name($round(c))
+            }
+            fn lt(self, o: Self) -> bool {
+                self.0 < o.0
+            }
+            fn le(self, o: Self) -> bool {
+                self.0 <= o.0
+            }
+            fn gt(self, o: Self) -> bool {
+                self.0 > o.0
+            }
+            fn ge(self, o: Self) -> bool {
+                self.0 >= o.0
+            }
+            fn eq(self, o: Self) -> bool {
+                self.0 == o.0
+            }
+            fn select(mask: bool, a: Self, b: Self) -> Self {
+                if mask {
+                    a
+                } else {
+                    b
+                }
+            }
+        }
+    };
+}
+
 pub mod soft_f16;
 pub mod soft_f32;
 

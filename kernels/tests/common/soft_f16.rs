@@ -4,9 +4,7 @@
 //! overflow saturating to ±65504. Shares no code with `half` or the kernels'
 //! `F16`.
 
-use core::ops::{Add, Div, Mul, Neg, Sub};
-
-use snn_kernels::real::{Format, Real};
+use snn_kernels::real::Format;
 
 /// A binary16 value, held as the exact f64 it denotes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,59 +86,11 @@ pub fn decode(bits: u16) -> f64 {
     }
 }
 
-macro_rules! op {
-    ($trait:ident, $method:ident, $op:tt) => {
-        impl $trait for SoftF16 {
-            type Output = SoftF16;
-            fn $method(self, o: SoftF16) -> SoftF16 {
-                SoftF16(round16(self.0 $op o.0))
-            }
-        }
-    };
-}
-op!(Add, add, +);
-op!(Sub, sub, -);
-op!(Mul, mul, *);
-op!(Div, div, /);
-
-impl Neg for SoftF16 {
-    type Output = SoftF16;
-    fn neg(self) -> SoftF16 {
-        SoftF16(-self.0)
-    }
-}
-
-impl Real for SoftF16 {
-    type Mask = bool;
+soft_float!(SoftF16, round16, {
     type Bits = u16;
     type Wide = f32;
     const FORMAT: Format = Format::BINARY16;
 
-    fn constant(c: f64) -> Self {
-        SoftF16(round16(c))
-    }
-    fn lt(self, o: Self) -> bool {
-        self.0 < o.0
-    }
-    fn le(self, o: Self) -> bool {
-        self.0 <= o.0
-    }
-    fn gt(self, o: Self) -> bool {
-        self.0 > o.0
-    }
-    fn ge(self, o: Self) -> bool {
-        self.0 >= o.0
-    }
-    fn eq(self, o: Self) -> bool {
-        self.0 == o.0
-    }
-    fn select(mask: bool, a: Self, b: Self) -> Self {
-        if mask {
-            a
-        } else {
-            b
-        }
-    }
     fn to_bits(self) -> u16 {
         encode(self.0)
     }
@@ -153,7 +103,7 @@ impl Real for SoftF16 {
     fn narrow(wide: f32) -> Self {
         SoftF16(round16(wide as f64))
     }
-}
+});
 
 impl crate::common::Bits for SoftF16 {
     fn key(self) -> u64 {
