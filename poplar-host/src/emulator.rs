@@ -12,9 +12,8 @@ use std::sync::{Mutex, OnceLock};
 
 use snn_codelet_gen::VertexInfo;
 
-/// The generated C++ (what `popc -O3 --target ipu2` compiles).
-pub const CODELETS_CPP: &str = include_str!(concat!(env!("OUT_DIR"), "/codelets.cpp"));
-/// Where `build.rs` wrote it.
+/// Where `build.rs` wrote the generated C++ (what `popc -O3 --target ipu2`
+/// compiles, and what the emulator runs).
 pub const CODELETS_PATH: &str = concat!(env!("OUT_DIR"), "/codelets.cpp");
 
 extern "C" {

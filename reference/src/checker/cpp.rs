@@ -160,20 +160,25 @@ fn run<M: Model, S: ks::Surrogate, T: Element>(
     .map_err(|e| e.to_string())?
     .with_seed(case.seed);
     // prepared constants per neuron, with the kernels' own prepare
-    let prepared_of = |m: usize| {
+    let prepare = |m: usize| {
         let mut raw = [T::zero(); MAX_PARAMS];
         for (k, p) in params_t.iter().enumerate() {
             raw[k] = if p.len() == 1 { p[0] } else { p[m] };
         }
         model.prepare(&raw)
     };
+    let per_neuron_prepared: Vec<_> = (0..case.neurons).map(prepare).collect();
     let prepared_count = M::PREPARED.len();
     // per element (scalar mode: neuron 0's, as members)
     let mut prepared_fields: Vec<Vec<T>> = (0..prepared_count)
-        .map(|k| (0..n).map(|e| prepared_of(e % case.neurons)[k]).collect())
+        .map(|k| {
+            (0..n)
+                .map(|e| per_neuron_prepared[e % case.neurons][k])
+                .collect()
+        })
         .collect();
     let scalar_members: Vec<u32> = (0..prepared_count)
-        .map(|k| prepared_of(0)[k].member_bits())
+        .map(|k| per_neuron_prepared[0][k].member_bits())
         .collect();
 
     let mut inputs: Vec<Vec<T>> = case.inputs.iter().map(convert).collect();
