@@ -1,5 +1,5 @@
 //! fp16 and fp32 runs of the same inputs, each equal bit for bit to the
-//! definition of DESIGN.md: IEEE arithmetic with one rounding per operation
+//! definition of `docs/semantics.md`: IEEE arithmetic with one rounding per operation
 //! (binary16: round to nearest even after each operation, gradual
 //! underflow, finite overflow saturating to ±65504; elementary functions
 //! computed in binary32 and rounded once). The definitions are independent

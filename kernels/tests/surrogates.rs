@@ -1,4 +1,4 @@
-//! Every built-in surrogate against its formula in NEURONS.md, evaluated
+//! Every built-in surrogate against its formula in `docs/neurons.md`, evaluated
 //! independently in f64 (relative 1e-12: the formula and the kernel group
 //! the operations differently), snnTorch's default parameters, and a
 //! surrogate defined outside the crate working in a layer.

@@ -1,4 +1,4 @@
-//! The neuron models, written plainly from NEURONS.md and snnTorch's code:
+//! The neuron models, written plainly from `docs/neurons.md` and snnTorch's code:
 //! one time step of one element, recorded on a [`Tape`]. Each formula is
 //! evaluated left to right as written, one rounding per operation.
 //!

@@ -1,4 +1,4 @@
-//! The mechanics every model shares (NEURONS.md, "Shared mechanics"): the
+//! The mechanics every model shares (`docs/neurons.md`, "Shared mechanics"): the
 //! detached reset signal, firing, and the immediate second reset of
 //! `reset_delay = false`, each with its backward.
 

@@ -1,5 +1,5 @@
 //! The neuron models of snnTorch 1.0, one file each; every file states its
-//! equations. See NEURONS.md and `docs/semantics.md` for the whole picture.
+//! equations. See `docs/neurons.md` and `docs/semantics.md` for the whole picture.
 
 mod alpha;
 mod common;

@@ -1,5 +1,5 @@
 //! An independent IEEE binary16, for checking `F16` against the definition
-//! of DESIGN.md: every operation computed exactly (in f64) and rounded once
+//! of `docs/semantics.md`: every operation computed exactly (in f64) and rounded once
 //! to binary16, round to nearest even, gradual underflow, and finite
 //! overflow saturating to ±65504. Shares no code with `half` or the kernels'
 //! `F16`.
