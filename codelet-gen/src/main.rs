@@ -1,5 +1,6 @@
 //! `snn-codelet-gen`: writes `codelets.cpp` and `manifest.json` into a
-//! folder, ready for `popc -O3 --target ipu2 codelets.cpp -o codelets.gp`.
+//! folder, ready for `popc -O3 -Werror -Wdouble-promotion --target ipu2
+//! codelets.cpp -o codelets.gp`.
 //!
 //! ```text
 //! cargo run -p snn-codelet-gen -- --out codelets/
@@ -24,7 +25,11 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--out" | "-o" => match args.next() {
-                Some(dir) => out = PathBuf::from(dir),
+                Some(dir) if !dir.trim().is_empty() => out = PathBuf::from(dir),
+                Some(_) => {
+                    eprintln!("error: --out needs a folder name, got an empty one\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
                 None => {
                     eprintln!("error: --out needs a folder\n\n{USAGE}");
                     return ExitCode::from(2);
@@ -63,7 +68,7 @@ fn main() -> ExitCode {
         println!("wrote {} ({} bytes)", path.display(), text.len());
     }
     println!(
-        "{} vertices; compile for the IPU with: popc -O3 --target ipu2 {} -o codelets.gp",
+        "{} vertices; compile for the IPU with: popc -O3 -Werror -Wdouble-promotion --target ipu2 {} -o codelets.gp",
         generated.vertices.len(),
         out.join("codelets.cpp").display()
     );

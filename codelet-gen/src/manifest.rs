@@ -1,70 +1,119 @@
-//! The manifest: every generated vertex with its fields and members, as
-//! Rust data (for `snn-poplar-host`, which binds fields by it) and as JSON
-//! (for people).
+//! The manifest: every vertex the host can create, with its fields and
+//! members, printed from the vertex definitions; as Rust data (for
+//! `snn-poplar-host`, which binds fields by name) and as JSON (for people
+//! and other hosts).
 
 use serde::{Deserialize, Serialize};
 
-/// What a vertex does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+use crate::build::{Codelets, Instance};
+use crate::ir::Float;
+use crate::print::poplar::vertex_name;
+use crate::vertex::{
+    Direction, FieldRole, Layout, Length, MemberRole, MemberTy, ParamMode, VertexKind,
+};
+
+/// The element type of a field, as Poplar names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum VertexKind {
-    /// One time step of the forward pass (`...FwdStep`).
-    ForwardStep,
-    /// The forward pass over `steps` time steps, states in registers,
-    /// saving the spikes and state trajectories (`...FwdSeq`).
-    ForwardSequence,
-    /// The backward pass through time in one reverse sweep (`...BwdSeq`).
-    BackwardSequence,
+pub enum Element {
+    /// binary32.
+    Float,
+    /// binary16.
+    Half,
 }
 
-/// A field's direction, as Poplar's `Input`, `Output`, `InOut`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Read only.
-    Input,
-    /// Written only.
-    Output,
-    /// Read and written.
-    InOut,
+impl From<Float> for Element {
+    fn from(f: Float) -> Self {
+        match f {
+            Float::Binary16 => Element::Half,
+            Float::Binary32 => Element::Float,
+        }
+    }
 }
 
-/// A vector field's layout, as Poplar's `VectorLayout`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layout {
-    /// Pointer and size (`.size()` gives `n`).
-    Span,
-    /// Pointer only; the length follows from the members.
-    OnePtr,
+impl Element {
+    /// Poplar's name of the type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Element::Float => "float",
+            Element::Half => "half",
+        }
+    }
+
+    /// Bytes per value.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Element::Float => 4,
+            Element::Half => 2,
+        }
+    }
 }
 
 /// One vector field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Field {
-    /// The C++ member name.
+pub struct FieldInfo {
+    /// Its name, by which the host binds it.
     pub name: String,
+    /// What it holds.
+    pub role: FieldRole,
     /// Its direction.
     pub direction: Direction,
-    /// The element type (`float`, `half`).
-    pub element: String,
+    /// The element type.
+    pub element: Element,
     /// Its layout.
     pub layout: Layout,
-    /// Its length: `n` (elements of this vertex), `steps * n`, or
-    /// `prepared * n` (one row of `n` per prepared constant).
-    pub length: String,
+    /// The alignment of its first element, in bytes.
+    pub alignment: u32,
+    /// Its length in terms of `n` (the size of the first field) and `steps`.
+    pub length: Length,
     /// What it holds.
     pub meaning: String,
 }
 
+/// The type of a member, as Poplar names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberType {
+    /// `float`.
+    Float,
+    /// `half`.
+    Half,
+    /// `unsigned`.
+    Unsigned,
+}
+
+impl MemberType {
+    /// Poplar's name of the type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            MemberType::Float => "float",
+            MemberType::Half => "half",
+            MemberType::Unsigned => "unsigned",
+        }
+    }
+}
+
+impl From<MemberTy> for MemberType {
+    fn from(ty: MemberTy) -> Self {
+        match ty {
+            MemberTy::Float(Float::Binary32) => MemberType::Float,
+            MemberTy::Float(Float::Binary16) => MemberType::Half,
+            MemberTy::Unsigned => MemberType::Unsigned,
+        }
+    }
+}
+
 /// One plain member, set by the host (`graph.setInitialValue`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    /// The C++ member name.
+pub struct MemberInfo {
+    /// Its name.
     pub name: String,
-    /// Its C++ type (`float`, `half`, `unsigned`).
-    pub ty: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: MemberType,
     /// What it holds.
+    pub role: MemberRole,
+    /// What it holds, for people.
     pub meaning: String,
 }
 
@@ -80,11 +129,10 @@ pub struct VertexInfo {
     pub model: String,
     /// The model configuration (`Model::variant`) the vertex was traced for.
     pub variant: String,
-    /// Every configuration this vertex computes (configurations that differ
-    /// only in how the host prepares the constants share a vertex).
+    /// Every configuration this vertex computes.
     pub serves: Vec<String>,
-    /// `float` or `half`.
-    pub precision: String,
+    /// The element type of its fields.
+    pub precision: Element,
     /// True when the prepared constants are vector fields (one value per
     /// element), false when they are members.
     pub per_neuron: bool,
@@ -93,13 +141,145 @@ pub struct VertexInfo {
     /// The surrogate's constants, in the order of the members
     /// `surrogate0..surrogate3` (backward vertices).
     pub surrogate_constants: Vec<String>,
-    /// Vector fields, in binding order.
-    pub fields: Vec<Field>,
-    /// Plain members, in order.
-    pub members: Vec<Member>,
+    /// Vector fields, in declaration order.
+    pub fields: Vec<FieldInfo>,
+    /// Plain members, in declaration order.
+    pub members: Vec<MemberInfo>,
     /// The prepared constants (`Model::PREPARED`), in order.
     pub prepared: Vec<String>,
+    /// Each worker takes groups of this many consecutive elements.
+    pub worker_grain: u32,
+    /// The element count `n` must be a multiple of this.
+    pub element_multiple: u32,
 }
+
+impl VertexInfo {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldInfo> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The member named `name`.
+    pub fn member(&self, name: &str) -> Option<&MemberInfo> {
+        self.members.iter().find(|m| m.name == name)
+    }
+
+    /// The field with this role.
+    pub fn field_with(&self, role: FieldRole) -> Option<&FieldInfo> {
+        self.fields.iter().find(|f| f.role == role)
+    }
+
+    /// The member with this role.
+    pub fn member_with(&self, role: MemberRole) -> Option<&MemberInfo> {
+        self.members.iter().find(|m| m.role == role)
+    }
+
+    /// The field whose size is the element count (the first one).
+    pub fn elements_field(&self) -> &FieldInfo {
+        &self.fields[0]
+    }
+
+    /// A one-line description of the fields and members in declaration
+    /// order (`in initial_mem half span 8;...;member steps unsigned`): the
+    /// host harness compiles it beside each vertex, and the emulator
+    /// compares it with the manifest before binding anything.
+    pub fn layout(&self) -> String {
+        let mut parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let direction = match f.direction {
+                    Direction::Input => "in",
+                    Direction::Output => "out",
+                    Direction::InOut => "inout",
+                };
+                let layout = match f.layout {
+                    Layout::Span => "span",
+                    Layout::OnePtr => "one_ptr",
+                };
+                format!(
+                    "{direction} {} {} {layout} {}",
+                    f.name,
+                    f.element.name(),
+                    f.alignment
+                )
+            })
+            .collect();
+        parts.extend(
+            self.members
+                .iter()
+                .map(|m| format!("member {} {}", m.name, m.ty.name())),
+        );
+        parts.join(";")
+    }
+}
+
+/// The manifest entry of one vertex.
+pub fn entry(instance: &Instance<'_>) -> VertexInfo {
+    let def = instance.def;
+    let mut members: Vec<MemberInfo> = def
+        .members
+        .iter()
+        .map(|m| MemberInfo {
+            name: m.name.clone(),
+            ty: m.ty.into(),
+            role: m.role,
+            meaning: m.meaning.clone(),
+        })
+        .collect();
+    if let Some(surrogate) = instance.surrogate {
+        for member in &mut members {
+            if let MemberRole::SurrogateConstant(k) = member.role {
+                if let Some(name) = surrogate.constants.get(k) {
+                    member.meaning = format!("surrogate constant `{name}`");
+                }
+            }
+        }
+    }
+    debug_assert_eq!(def.elements_from, 0);
+    debug_assert_eq!(def.fields[0].layout, Layout::Span);
+    VertexInfo {
+        name: vertex_name(instance),
+        kind: def.kind,
+        model: def.model.clone(),
+        variant: def.variant.clone(),
+        serves: def.serves.clone(),
+        precision: def.precision.into(),
+        per_neuron: def.mode == ParamMode::PerNeuron,
+        surrogate: instance.surrogate.map(|s| s.name.clone()),
+        surrogate_constants: instance
+            .surrogate
+            .map(|s| s.constants.clone())
+            .unwrap_or_default(),
+        fields: def
+            .fields
+            .iter()
+            .map(|f| FieldInfo {
+                name: f.name.clone(),
+                role: f.role,
+                direction: f.direction,
+                element: f.element.into(),
+                layout: f.layout,
+                alignment: f.alignment,
+                length: f.length,
+                meaning: f.meaning.clone(),
+            })
+            .collect(),
+        members,
+        prepared: def.prepared.clone(),
+        worker_grain: def.split.grain,
+        element_multiple: def.split.element_multiple,
+    }
+}
+
+/// Every vertex of the codelets, in file order.
+pub fn entries(codelets: &Codelets) -> Vec<VertexInfo> {
+    codelets.instances().iter().map(entry).collect()
+}
+
+/// The manifest's format number (2: typed lengths, member roles, worker
+/// split).
+pub const FORMAT: u32 = 2;
 
 /// The manifest as JSON (pretty-printed, deterministic).
 pub fn to_json(vertices: &[VertexInfo]) -> String {
@@ -111,7 +291,7 @@ pub fn to_json(vertices: &[VertexInfo]) -> String {
     }
     let mut text = serde_json::to_string_pretty(&Manifest {
         generator: concat!("snn-codelet-gen ", env!("CARGO_PKG_VERSION")),
-        format: 1,
+        format: FORMAT,
         vertices,
     })
     .expect("the manifest is plain data");
@@ -126,9 +306,21 @@ pub fn from_json(text: &str) -> Result<Vec<VertexInfo>, String> {
         format: u32,
         vertices: Vec<VertexInfo>,
     }
-    let manifest: Manifest = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    if manifest.format != 1 {
-        return Err(format!("unknown manifest format {}", manifest.format));
+    let manifest: Manifest =
+        serde_json::from_str(text).map_err(|e| format!("not a manifest: {e}"))?;
+    if manifest.format != FORMAT {
+        return Err(format!(
+            "manifest format {} (this reader knows format {FORMAT}); regenerate it with this version of snn-codelet-gen",
+            manifest.format
+        ));
+    }
+    for vertex in &manifest.vertices {
+        if vertex.fields.first().map(|f| f.layout) != Some(Layout::Span) {
+            return Err(format!(
+                "{}: the first field must be a SPAN field (it gives the element count)",
+                vertex.name
+            ));
+        }
     }
     Ok(manifest.vertices)
 }

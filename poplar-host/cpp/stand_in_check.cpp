@@ -63,7 +63,7 @@ class ScaleVertex : public poplar::MultiVertex {
   poplar::InOut<poplar::Vector<unsigned, poplar::VectorLayout::ONE_PTR>> visits;
   float k;
 
-  void compute(unsigned workerId) {
+  bool compute(unsigned workerId) {
     const unsigned n = in.size();
     const unsigned chunk = (n + numWorkers() - 1) / numWorkers();
     const unsigned begin = workerId * chunk < n ? workerId * chunk : n;
@@ -72,6 +72,7 @@ class ScaleVertex : public poplar::MultiVertex {
       out[i] = in[i] * k;
       visits[i] = visits[i] + 1u;
     }
+    return true;
   }
 };
 
@@ -82,11 +83,12 @@ class ScaleHalfVertex : public poplar::MultiVertex {
   poplar::Output<poplar::Vector<half>> out;
   float k;
 
-  void compute(unsigned workerId) {
+  bool compute(unsigned workerId) {
     const unsigned n = out.size();
     for (unsigned i = workerId; i < n; i += numWorkers()) {
       out[i] = half(float(in[i]) * k);
     }
+    return true;
   }
 };
 
@@ -123,7 +125,7 @@ extern "C" void snn_stand_in_scale(const float* in, float* out, unsigned* visits
   vertex.visits.bind(visits, n);
   vertex.k = k;
   for (unsigned worker = 0; worker < snn_check::ScaleVertex::numWorkers(); ++worker) {
-    vertex.compute(worker);
+    if (!vertex.compute(worker)) return;
   }
 }
 
@@ -137,6 +139,6 @@ extern "C" void snn_stand_in_scale_half(const unsigned short* in, unsigned short
   vertex.k = k;
   // Workers in reverse order: the result must not depend on the order.
   for (unsigned worker = snn_check::ScaleHalfVertex::numWorkers(); worker-- > 0;) {
-    vertex.compute(worker);
+    if (!vertex.compute(worker)) return;
   }
 }

@@ -1,10 +1,18 @@
 //! Host side of the IPU backend: runs Poplar codelet C++ on this CPU.
 //!
-//! [`stand_in`]: the project's host stand-in for Poplar's vertex headers
-//! (`cpp/stand_in/poplar/`), compiled with g++ by `build.rs`, and safe
-//! wrappers over the C++ that checks it.
+//! - [`emulator`]: every generated vertex, compiled for this CPU by
+//!   `build.rs`, run by name with its fields and members bound by name and
+//!   checked against the compiled vertex;
+//! - [`layer`]: a spiking layer on those vertices (choosing them, preparing
+//!   and laying out the constants, running the passes, reducing the
+//!   parameter gradients), with the kernels' `Layer` API and results;
+//! - [`stand_in`]: the project's host stand-in for Poplar's vertex headers
+//!   (`cpp/stand_in/poplar/`), and safe wrappers over the C++ that checks it.
 
 pub mod emulator;
+pub mod layer;
+
+pub use layer::{ForwardVertices, SurrogateSpec, VertexLayer};
 
 pub mod stand_in {
     //! Safe wrappers over `cpp/stand_in_check.cpp`, which uses the host
