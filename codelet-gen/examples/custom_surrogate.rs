@@ -6,8 +6,7 @@
 //! cargo run -p snn-codelet-gen --example custom_surrogate -- [OUT_DIR]
 //! ```
 
-use snn_codelet_gen::vertices::{builtin_surrogates, SurrogateCode};
-use snn_codelet_gen::{generate, Options, VertexKind};
+use snn_codelet_gen::{builtin_surrogates, generate, Options, SurrogateDef, VertexKind};
 use snn_kernels::surrogate::{Surrogate, SurrogateConstants, MAX_SURROGATE_CONSTANTS};
 use snn_kernels::Real;
 
@@ -32,7 +31,7 @@ impl Surrogate for Rectangle {
 
 fn main() {
     let mut surrogates = builtin_surrogates();
-    surrogates.push(SurrogateCode::of::<Rectangle>());
+    surrogates.push(SurrogateDef::of::<Rectangle>());
     let options = Options {
         surrogates,
         ..Options::default()

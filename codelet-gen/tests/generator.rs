@@ -2,8 +2,8 @@
 //! the C++ follows the Rust kernels (one source), and the output is what the
 //! manifest says.
 
-use snn_codelet_gen::vertices::{builtin_models, SurrogateCode};
-use snn_codelet_gen::{generate, Options, VertexKind};
+use snn_codelet_gen::manifest::{from_json, Element};
+use snn_codelet_gen::{builtin_models, generate, Length, Options, SurrogateDef, VertexKind};
 use snn_kernels::surrogate::{Surrogate, SurrogateConstants, MAX_SURROGATE_CONSTANTS};
 use snn_kernels::Real;
 
@@ -49,19 +49,20 @@ impl Surrogate for Box2Edited {
     }
 }
 
-fn with_surrogate(code: SurrogateCode) -> snn_codelet_gen::Generated {
+fn with_surrogate(code: SurrogateDef) -> snn_codelet_gen::Generated {
     let mut models = builtin_models();
     models.truncate(1); // Leaky is enough
     generate(&Options {
         models,
         surrogates: vec![code],
+        ..Options::default()
     })
 }
 
 #[test]
 fn a_user_surrogate_gets_vertices_and_its_code_follows_the_rust() {
-    let original = with_surrogate(SurrogateCode::of::<Box2>());
-    let edited = with_surrogate(SurrogateCode::of::<Box2Edited>());
+    let original = with_surrogate(SurrogateDef::of::<Box2>());
+    let edited = with_surrogate(SurrogateDef::of::<Box2Edited>());
     // vertices named after it, with its constants as members
     let names: Vec<&str> = original
         .vertices
@@ -115,7 +116,14 @@ fn half_operations_round_once_per_statement_and_literals_are_float() {
     for line in g.cpp.lines().filter(|l| l.contains("0x1")) {
         assert!(!line.contains("p+0 ") && !line.contains("p+0)"), "{line}");
     }
-    assert!(!g.cpp.contains("double"));
+    // no double anywhere in the code (the header's comment names the
+    // -Wdouble-promotion flag)
+    let code: String = g
+        .cpp
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    assert!(!code.contains("double"));
 }
 
 #[test]
@@ -140,4 +148,90 @@ fn every_vertex_is_in_the_manifest_once() {
         let head = head.trim_end_matches('>');
         assert!(g.cpp.contains(head), "{} has no class", v.name);
     }
+}
+
+#[test]
+fn codelets_take_the_forms_poplar_accepts() {
+    let g = generate(&Options::default());
+    // bool compute(unsigned workerId) ... return true; in every class
+    let classes = g.cpp.matches(" : public poplar::MultiVertex {").count();
+    assert_eq!(classes, 42 * 2 * 2 * 3);
+    assert_eq!(
+        g.cpp.matches("  bool compute(unsigned workerId) {").count(),
+        classes
+    );
+    assert_eq!(g.cpp.matches("    return true;\n  }\n};").count(), classes);
+    assert!(!g.cpp.contains("void compute"));
+    // bit casts through memcpy, never __builtin_bit_cast
+    assert!(!g.cpp.contains("__builtin_bit_cast"));
+    assert!(g.cpp.contains("__builtin_memcpy"));
+    // every field declares its 8-byte alignment
+    for line in g.cpp.lines().filter(|l| l.contains("poplar::Vector<")) {
+        assert!(
+            line.contains(", poplar::VectorLayout::SPAN, 8>>")
+                || line.contains(", poplar::VectorLayout::ONE_PTR, 8>>"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn half_vertices_give_each_worker_whole_words() {
+    let g = generate(&Options::default());
+    for v in &g.vertices {
+        assert!(v.fields.iter().all(|f| f.alignment == 8), "{}", v.name);
+        match v.precision {
+            Element::Half => assert_eq!((v.worker_grain, v.element_multiple), (4, 2), "{}", v.name),
+            Element::Float => {
+                assert_eq!((v.worker_grain, v.element_multiple), (1, 1), "{}", v.name)
+            }
+        }
+    }
+    let start = g
+        .cpp
+        .find("class LeakyFwdSeq<half, zero, per_neuron>")
+        .unwrap();
+    let class = &g.cpp[start..start + g.cpp[start..].find("};").unwrap()];
+    assert!(
+        class.contains("for (unsigned group = workerId; group < groups; group += numWorkers())"),
+        "{class}"
+    );
+    let start = g
+        .cpp
+        .find("class LeakyFwdSeq<float, zero, per_neuron>")
+        .unwrap();
+    let class = &g.cpp[start..start + g.cpp[start..].find("};").unwrap()];
+    assert!(
+        class.contains("for (unsigned i = workerId; i < n; i += numWorkers())"),
+        "{class}"
+    );
+}
+
+#[test]
+fn the_manifest_reads_back_as_written_with_typed_lengths() {
+    let g = generate(&Options::default());
+    let back = from_json(&g.manifest_json()).expect("reads back");
+    assert_eq!(back, g.vertices);
+    let v = back
+        .iter()
+        .find(|v| v.name == "snn::LeakyBwdSeq<half,snn::subtract,snn::scalar,snn::atan>")
+        .unwrap();
+    assert_eq!(
+        v.field("x"),
+        None,
+        "Leaky with reset_delay does not read its inputs backward"
+    );
+    assert_eq!(v.field("grad_x").unwrap().length, Length::StepsByElements);
+    assert_eq!(
+        v.field("grad_prepared").unwrap().length,
+        Length::RowsByElements(3)
+    );
+    assert_eq!(v.field("initial_mem").unwrap().length, Length::Elements);
+    assert_eq!(v.surrogate_constants, ["half_alpha", "half_pi_alpha"]);
+    // a manifest from another format is refused with a message
+    let old = g
+        .manifest_json()
+        .replacen("\"format\": 2", "\"format\": 1", 1);
+    assert!(from_json(&old).unwrap_err().contains("format 1"));
+    assert!(from_json("{}").is_err());
 }

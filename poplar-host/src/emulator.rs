@@ -357,7 +357,11 @@ fn harness_string(pointer: *const c_char) -> Option<String> {
     }
     // SAFETY: the harness returns pointers to its static, NUL-terminated
     // string literals.
-    Some(unsafe { CStr::from_ptr(pointer) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { CStr::from_ptr(pointer) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 /// The harness index of `vertex`, after checking that the compiled vertex
@@ -416,7 +420,8 @@ pub fn run_vertex(
     members: &[(&str, MemberValue)],
     options: RunOptions,
 ) -> Result<(), EmulatorError> {
-    let vertex = self::vertex(name).ok_or_else(|| EmulatorError::UnknownVertex(name.to_string()))?;
+    let vertex =
+        self::vertex(name).ok_or_else(|| EmulatorError::UnknownVertex(name.to_string()))?;
     let index = compiled_index(vertex)?;
     let v = || vertex.name.clone();
 
@@ -524,7 +529,10 @@ pub fn run_vertex(
             None => {
                 return Err(EmulatorError::TooLarge {
                     vertex: v(),
-                    what: format!("`{}` ({} with n = {n}, steps = {steps})", field.name, field.length),
+                    what: format!(
+                        "`{}` ({} with n = {n}, steps = {steps})",
+                        field.name, field.length
+                    ),
                 })
             }
             Some(expected) if expected != actual => {

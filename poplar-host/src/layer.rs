@@ -23,7 +23,9 @@ use snn_kernels::model::{no_gradient, Model, MAX_PARAMS};
 use snn_kernels::surrogate::{Surrogate, SurrogateConstants, MAX_SURROGATE_CONSTANTS};
 use snn_kernels::{Error as KernelError, Real};
 
-use crate::emulator::{manifest, run_vertex, Buffer, Element, EmulatorError, MemberValue, RunOptions};
+use crate::emulator::{
+    manifest, run_vertex, Buffer, Element, EmulatorError, MemberValue, RunOptions,
+};
 
 /// Why a layer on vertices refused to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -252,7 +254,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
     }
 
     fn per_neuron(&self) -> bool {
-        self.params.iter().any(|p| matches!(p, Values::PerNeuron(_)))
+        self.params
+            .iter()
+            .any(|p| matches!(p, Values::PerNeuron(_)))
     }
 
     /// `batch x neurons`.
@@ -305,7 +309,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             }
             raw
         };
-        let per_neuron: Vec<_> = (0..self.neurons).map(|m| self.model.prepare(&raw(m))).collect();
+        let per_neuron: Vec<_> = (0..self.neurons)
+            .map(|m| self.model.prepare(&raw(m)))
+            .collect();
         let per_element = (0..M::PREPARED.len())
             .map(|k| {
                 (0..padded)
@@ -367,13 +373,25 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         states: &mut [&mut [T]],
         how: ForwardVertices,
     ) -> Result<(), Error> {
-        let layer = Layer::new(self.model, HostOnly, self.batch, self.neurons, &self.param_refs())?;
+        let layer = Layer::new(
+            self.model,
+            HostOnly,
+            self.batch,
+            self.neurons,
+            &self.param_refs(),
+        )?;
         let len = layer.sequence_len(steps)?;
         let n = self.elements();
         check_list("input streams", inputs, M::INPUTS, len, false)?;
         check_list("initial states", initial, M::STATES, n, false)?;
         check_len("spikes", spikes.len(), len)?;
-        check_list("state trajectories", states, Self::stored_names(), len, false)?;
+        check_list(
+            "state trajectories",
+            states,
+            Self::stored_names(),
+            len,
+            false,
+        )?;
         let steps_u32 = u32::try_from(steps).map_err(|_| KernelError::ShapeTooLarge)?;
         match how {
             ForwardVertices::Sequence => {
@@ -382,19 +400,27 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                 let padded = self.padded(vertex);
                 let zero = T::zero();
                 let (prepared, scalars) = self.prepared(padded);
-                let initial_p: Vec<Vec<T>> = initial.iter().map(|v| pad(v, n, padded, zero)).collect();
-                let inputs_p: Vec<Vec<T>> = inputs.iter().map(|v| pad(v, n, padded, zero)).collect();
+                let initial_p: Vec<Vec<T>> =
+                    initial.iter().map(|v| pad(v, n, padded, zero)).collect();
+                let inputs_p: Vec<Vec<T>> =
+                    inputs.iter().map(|v| pad(v, n, padded, zero)).collect();
                 let mut spikes_p = vec![zero; steps * padded];
                 let mut states_p = vec![vec![zero; steps * padded]; states.len()];
                 let mut fields = Vec::new();
-                let mut members = vec![(member(vertex, MemberRole::Steps), MemberValue::Unsigned(steps_u32))];
+                let mut members = vec![(
+                    member(vertex, MemberRole::Steps),
+                    MemberValue::Unsigned(steps_u32),
+                )];
                 for (k, v) in initial_p.iter().enumerate() {
                     fields.push((field(vertex, FieldRole::InitialState(k)), Buffer::input(v)));
                 }
                 for (k, v) in inputs_p.iter().enumerate() {
                     fields.push((field(vertex, FieldRole::Input(k)), Buffer::input(v)));
                 }
-                fields.push((field(vertex, FieldRole::Spikes), Buffer::output(&mut spikes_p)));
+                fields.push((
+                    field(vertex, FieldRole::Spikes),
+                    Buffer::output(&mut spikes_p),
+                ));
                 for (v, k) in states_p.iter_mut().zip(Self::stored()) {
                     fields.push((field(vertex, FieldRole::State(k)), Buffer::output(v)));
                 }
@@ -468,16 +494,34 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         grads: OutputGrads<'_, T>,
         out: InputGrads<'_, '_, T>,
     ) -> Result<(), Error> {
-        let layer = Layer::new(self.model, HostOnly, self.batch, self.neurons, &self.param_refs())?;
+        let layer = Layer::new(
+            self.model,
+            HostOnly,
+            self.batch,
+            self.neurons,
+            &self.param_refs(),
+        )?;
         let len = layer.sequence_len(steps)?;
         let n = self.elements();
         check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
         check_list("initial states", saved.initial, M::STATES, n, false)?;
         check_len("spikes", saved.spikes.len(), len)?;
-        check_list("state trajectories", saved.states, Self::stored_names(), len, false)?;
+        check_list(
+            "state trajectories",
+            saved.states,
+            Self::stored_names(),
+            len,
+            false,
+        )?;
         check_len("spike gradients", grads.spikes.len(), len)?;
         if !grads.states.is_empty() {
-            check_list("state gradients", grads.states, Self::stored_names(), len, true)?;
+            check_list(
+                "state gradients",
+                grads.states,
+                Self::stored_names(),
+                len,
+                true,
+            )?;
         }
         check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
         check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
@@ -519,7 +563,10 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         for (v, k) in states.iter().zip(Self::stored()) {
             fields.push((field(vertex, FieldRole::State(k)), Buffer::input(v)));
         }
-        fields.push((field(vertex, FieldRole::GradSpikes), Buffer::input(&grad_spikes)));
+        fields.push((
+            field(vertex, FieldRole::GradSpikes),
+            Buffer::input(&grad_spikes),
+        ));
         for (v, k) in grad_states.iter().zip(Self::stored()) {
             fields.push((field(vertex, FieldRole::GradState(k)), Buffer::input(v)));
         }
@@ -527,9 +574,15 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             fields.push((field(vertex, FieldRole::GradInput(k)), Buffer::output(v)));
         }
         for (k, v) in grad_initial.iter_mut().enumerate() {
-            fields.push((field(vertex, FieldRole::GradInitialState(k)), Buffer::output(v)));
+            fields.push((
+                field(vertex, FieldRole::GradInitialState(k)),
+                Buffer::output(v),
+            ));
         }
-        fields.push((field(vertex, FieldRole::GradPrepared), Buffer::output(&mut accumulator)));
+        fields.push((
+            field(vertex, FieldRole::GradPrepared),
+            Buffer::output(&mut accumulator),
+        ));
         let mut members = Vec::new();
         self.bind_prepared(vertex, &prepared, &scalars, &mut fields, &mut members);
         for (k, c) in self.surrogate.constants.iter().enumerate() {
@@ -538,10 +591,19 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                 T::constant(*c).member(),
             ));
         }
-        members.push((member(vertex, MemberRole::Steps), MemberValue::Unsigned(steps_u32)));
-        members.push((member(vertex, MemberRole::Seed), MemberValue::Unsigned(self.seed)));
+        members.push((
+            member(vertex, MemberRole::Steps),
+            MemberValue::Unsigned(steps_u32),
+        ));
+        members.push((
+            member(vertex, MemberRole::Seed),
+            MemberValue::Unsigned(self.seed),
+        ));
         // the vertex covers the whole layer: its element 0 is element 0
-        members.push((member(vertex, MemberRole::ElementOffset), MemberValue::Unsigned(0)));
+        members.push((
+            member(vertex, MemberRole::ElementOffset),
+            MemberValue::Unsigned(0),
+        ));
         run_vertex(name, &mut fields, &members, self.options)?;
         drop(fields);
 

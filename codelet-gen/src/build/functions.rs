@@ -32,7 +32,10 @@ impl SurrogateDef {
             name: S::NAME.to_string(),
             constants: S::CONSTANTS.iter().map(|c| c.to_string()).collect(),
             stochastic: S::STOCHASTIC,
-            functions: vec![surrogate_function::<S, F16>(), surrogate_function::<S, F32>()],
+            functions: vec![
+                surrogate_function::<S, F16>(),
+                surrogate_function::<S, F32>(),
+            ],
         }
     }
 

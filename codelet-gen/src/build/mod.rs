@@ -7,7 +7,7 @@ pub mod models;
 pub mod vertices;
 
 use crate::ir::{Float, Function};
-use crate::vertex::{ParamMode, VertexDef, VertexKind};
+use crate::vertex::{ParamMode, VertexDef, VertexKind, WorkerSplit};
 
 pub use self::functions::{builtin_surrogates, SurrogateDef};
 pub use self::models::{builtin_models, ModelDef};
@@ -20,6 +20,10 @@ pub struct Options {
     /// The surrogates (default: the ten built-in ones); add your own with
     /// [`SurrogateDef::of`].
     pub surrogates: Vec<SurrogateDef>,
+    /// How half vertices share their elements between workers (default:
+    /// whole 32-bit words, [`WorkerSplit::for_precision`]). Only tests
+    /// change it, to show that a per-element split races.
+    pub half_split: WorkerSplit,
 }
 
 impl Default for Options {
@@ -27,6 +31,7 @@ impl Default for Options {
         Options {
             models: builtin_models(),
             surrogates: builtin_surrogates(),
+            half_split: WorkerSplit::for_precision(Float::Binary16),
         }
     }
 }
@@ -100,7 +105,11 @@ pub fn generate(options: &Options) -> Codelets {
                             VertexKind::ForwardSequence => vertices::forward_sequence,
                             VertexKind::BackwardSequence => vertices::backward_sequence,
                         };
-                        classes.push(build(model, configuration, precision, mode));
+                        let mut def = build(model, configuration, precision, mode);
+                        if precision == Float::Binary16 {
+                            def.split = options.half_split;
+                        }
+                        classes.push(def);
                     }
                 }
             }

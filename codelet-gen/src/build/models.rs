@@ -124,7 +124,10 @@ impl ModelDef {
         let mut configurations: Vec<ConfigurationDef> = Vec::new();
         for index in 0..M::CONFIGURATIONS {
             let model = M::from_config_index(index);
-            let forward = vec![trace_forward::<M, F16>(model), trace_forward::<M, F32>(model)];
+            let forward = vec![
+                trace_forward::<M, F16>(model),
+                trace_forward::<M, F32>(model),
+            ];
             let backward = vec![
                 trace_backward::<M, F16>(model),
                 trace_backward::<M, F32>(model),

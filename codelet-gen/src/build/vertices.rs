@@ -12,8 +12,9 @@ use super::models::{ConfigurationDef, ModelDef};
 use crate::ir::trace::{Rec, RecWord, Recording, F16, F32};
 use crate::ir::{Callee, Float, Graph, Id, Role, Ty};
 use crate::vertex::{
-    Block, Dest, Direction, FieldDef, FieldRole, Index, Layout, Length, MemberDef, MemberRole, MemberTy,
-    Operand, ParamMode, Stmt, TemplateArg, Var, VarId, VertexDef, VertexKind, WorkerSplit,
+    Block, Dest, Direction, FieldDef, FieldRole, Index, Layout, Length, MemberDef, MemberRole,
+    MemberTy, Operand, ParamMode, Stmt, TemplateArg, Var, VarId, VertexDef, VertexKind,
+    WorkerSplit,
 };
 
 /// Every field is aligned to 8 bytes, as PopLibs declares the vectors it
@@ -220,7 +221,12 @@ fn used_roles(graph: &Graph, outputs: &[Id]) -> BTreeSet<Role> {
 }
 
 /// A one-line description of what a vertex serves.
-fn serves(model: &ModelDef, configuration: &ConfigurationDef, precision: Float, mode: ParamMode) -> String {
+fn serves(
+    model: &ModelDef,
+    configuration: &ConfigurationDef,
+    precision: Float,
+    mode: ParamMode,
+) -> String {
     let t = match precision {
         Float::Binary16 => "binary16",
         Float::Binary32 => "binary32",
@@ -245,7 +251,14 @@ pub fn forward_step(
         "One step of {}.",
         serves(model, configuration, precision, mode)
     );
-    let mut b = Builder::new(VertexKind::ForwardStep, model, configuration, precision, mode, doc);
+    let mut b = Builder::new(
+        VertexKind::ForwardStep,
+        model,
+        configuration,
+        precision,
+        mode,
+        doc,
+    );
     let inputs: Vec<usize> = model
         .inputs
         .iter()
@@ -283,7 +296,13 @@ pub fn forward_step(
             Length::Elements,
             format!("state `{state}` after the step"),
         );
-        outputs.push((step.next[k], Dest::Store { field, index: Index::Element }));
+        outputs.push((
+            step.next[k],
+            Dest::Store {
+                field,
+                index: Index::Element,
+            },
+        ));
     }
     let spikes = b.field(
         "spikes".into(),
@@ -292,21 +311,41 @@ pub fn forward_step(
         Length::Elements,
         "spikes of the step".into(),
     );
-    outputs.push((step.spike, Dest::Store { field: spikes, index: Index::Element }));
+    outputs.push((
+        step.spike,
+        Dest::Store {
+            field: spikes,
+            index: Index::Element,
+        },
+    ));
     let output_ids: Vec<Id> = outputs.iter().map(|(id, _)| *id).collect();
     let used = used_roles(&step.graph, &output_ids);
     let (mut bindings, before, mut elements) = b.prepared(&used);
     for (k, &field) in prev.iter().enumerate() {
         if used.contains(&Role::State(k)) {
             let name = format!("s_{}", model.states[k]);
-            let value = b.let_value(&mut elements, name, Operand::Load { field, index: Index::Element });
+            let value = b.let_value(
+                &mut elements,
+                name,
+                Operand::Load {
+                    field,
+                    index: Index::Element,
+                },
+            );
             bindings.push((Role::State(k), value));
         }
     }
     for (k, &field) in inputs.iter().enumerate() {
         if used.contains(&Role::Input(k)) {
             let name = format!("in_{}", model.inputs[k]);
-            let value = b.let_value(&mut elements, name, Operand::Load { field, index: Index::Element });
+            let value = b.let_value(
+                &mut elements,
+                name,
+                Operand::Load {
+                    field,
+                    index: Index::Element,
+                },
+            );
             bindings.push((Role::Input(k), value));
         }
     }
@@ -389,7 +428,13 @@ pub fn forward_sequence(
     let mut registers = Vec::new();
     for (k, &field) in initial.iter().enumerate() {
         let var = b.var(format!("s_{}", model.states[k]), b.float(), true);
-        elements.push(Stmt::Let(var, Operand::Load { field, index: Index::Element }));
+        elements.push(Stmt::Let(
+            var,
+            Operand::Load {
+                field,
+                index: Index::Element,
+            },
+        ));
         registers.push(var);
         bindings.push((Role::State(k), Operand::Var(var)));
     }
@@ -397,16 +442,35 @@ pub fn forward_sequence(
     for (k, &field) in inputs.iter().enumerate() {
         if used.contains(&Role::Input(k)) {
             let name = format!("in_{}", model.inputs[k]);
-            let value = b.let_value(&mut body, name, Operand::Load { field, index: Index::At });
+            let value = b.let_value(
+                &mut body,
+                name,
+                Operand::Load {
+                    field,
+                    index: Index::At,
+                },
+            );
             bindings.push((Role::Input(k), value));
         }
     }
     let mut outputs = Vec::new();
     for &(k, field) in &trajectories {
-        outputs.push((step.next[k], Dest::Store { field, index: Index::At }));
+        outputs.push((
+            step.next[k],
+            Dest::Store {
+                field,
+                index: Index::At,
+            },
+        ));
         outputs.push((step.next[k], Dest::Set(registers[k])));
     }
-    outputs.push((step.spike, Dest::Store { field: spikes, index: Index::At }));
+    outputs.push((
+        step.spike,
+        Dest::Store {
+            field: spikes,
+            index: Index::At,
+        },
+    ));
     if let Some(k) = model.spike_state {
         outputs.push((step.spike, Dest::Set(registers[k])));
     }
@@ -646,7 +710,10 @@ pub fn backward_sequence(
     }
     for (k, &field) in inputs.iter().enumerate() {
         if used.contains(&Role::Input(k)) {
-            let load = Operand::Load { field, index: Index::At };
+            let load = Operand::Load {
+                field,
+                index: Index::At,
+            };
             let value = b.let_value(&mut body, format!("in_{}", model.inputs[k]), load);
             bindings.push((Role::Input(k), value));
         }
@@ -662,7 +729,10 @@ pub fn backward_sequence(
     for (k, state) in states.iter().enumerate() {
         bindings.push((Role::Carry(k), Operand::Var(carries[k])));
         if let (Some(field), true) = (grad_state[k], used.contains(&Role::GradState(k))) {
-            let load = Operand::Load { field, index: Index::At };
+            let load = Operand::Load {
+                field,
+                index: Index::At,
+            };
             let value = b.let_value(&mut body, format!("loss_{state}"), load);
             bindings.push((Role::GradState(k), value));
         }

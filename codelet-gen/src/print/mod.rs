@@ -16,7 +16,9 @@ pub mod poplar;
 
 use std::fmt::Write as _;
 
-use crate::ir::{Arith, BinOp, Bitwise, Callee, Compare, Float, Graph, Id, Node, Role, Ty, UnOp, Word};
+use crate::ir::{
+    Arith, BinOp, Bitwise, Callee, Compare, Float, Graph, Id, Node, Role, Ty, UnOp, Word,
+};
 
 /// How a target spells one operation.
 pub trait Dialect {
@@ -57,7 +59,12 @@ pub trait Dialect {
 }
 
 /// The expression a node computes, from the spellings of its operands.
-fn expression(d: &dyn Dialect, graph: &Graph, node: &Node, operand: &dyn Fn(Id) -> String) -> String {
+fn expression(
+    d: &dyn Dialect,
+    graph: &Graph,
+    node: &Node,
+    operand: &dyn Fn(Id) -> String,
+) -> String {
     let float = |id: Id| match graph.node(id).ty() {
         Ty::Float(f) => f,
         other => panic!("a float operand, found {other:?}"),
@@ -142,7 +149,13 @@ pub fn print_graph(
         let name = format!("{prefix}{count}");
         count += 1;
         let _ = write!(out, "{indent}{}", d.temporary(node.ty(), &name, &text));
-        if matches!(node, Node::Unary { op: UnOp::Detach, .. }) {
+        if matches!(
+            node,
+            Node::Unary {
+                op: UnOp::Detach,
+                ..
+            }
+        ) {
             let _ = write!(
                 out,
                 "  {}",
@@ -157,7 +170,9 @@ pub fn print_graph(
             Node::Input { role, .. } => input(*role)
                 .unwrap_or_else(|| panic!("the program reads {role:?}, which is not bound")),
             Node::Const { ty, bits } => d.constant(*ty, *bits),
-            _ => names[*id as usize].clone().expect("every output was printed"),
+            _ => names[*id as usize]
+                .clone()
+                .expect("every output was printed"),
         };
         let _ = writeln!(out, "{indent}{}", d.assign(target, &value));
     }

@@ -372,13 +372,21 @@ pub fn codelet_file(codelets: &Codelets) -> String {
 /// A function definition: `head(params) { result; body; return result; }`.
 fn function_text(function: &Function, head: &str, indent: &str, maybe_unused: bool) -> String {
     let d = Poplar;
-    let attribute = if maybe_unused { "[[maybe_unused]] " } else { "" };
+    let attribute = if maybe_unused {
+        "[[maybe_unused]] "
+    } else {
+        ""
+    };
     let params: Vec<String> = function
         .parameters
         .iter()
         .map(|(name, ty)| format!("{attribute}{} {name}", d.type_name(*ty)))
         .collect();
-    let names: Vec<&str> = function.parameters.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = function
+        .parameters
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
     let input = |role: Role| match role {
         Role::Parameter(k) => names.get(k).map(|n| n.to_string()),
         _ => None,
@@ -466,11 +474,9 @@ impl BodyPrinter<'_> {
             Operand::Load { field, index } => {
                 format!("{}[{}]", self.def.fields[*field].name, self.index(index))
             }
-            Operand::FirstStepOr { first, later } => format!(
-                "t == 0 ? {} : {}",
-                self.operand(first),
-                self.operand(later)
-            ),
+            Operand::FirstStepOr { first, later } => {
+                format!("t == 0 ? {} : {}", self.operand(first), self.operand(later))
+            }
             Operand::Const { ty, bits } => Poplar.constant(*ty, *bits),
             Operand::Word(index) => self.index(index),
         }
@@ -497,7 +503,12 @@ impl BodyPrinter<'_> {
                     );
                 }
                 Stmt::Set(v, op) => {
-                    let _ = writeln!(out, "{indent}{} = {};", self.def.vars[*v].name, self.operand(op));
+                    let _ = writeln!(
+                        out,
+                        "{indent}{} = {};",
+                        self.def.vars[*v].name,
+                        self.operand(op)
+                    );
                 }
                 Stmt::Store {
                     field,
@@ -562,11 +573,9 @@ impl BodyPrinter<'_> {
                                 var.name.clone()
                             }
                             Dest::Set(v) => self.def.vars[*v].name.clone(),
-                            Dest::Store { field, index } => format!(
-                                "{}[{}]",
-                                self.def.fields[*field].name,
-                                self.index(index)
-                            ),
+                            Dest::Store { field, index } => {
+                                format!("{}[{}]", self.def.fields[*field].name, self.index(index))
+                            }
                         };
                         targets.push((*id, target));
                     }

@@ -94,7 +94,14 @@ fn run<M: Model, T: Element>(
     {
         let mut refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
         layer
-            .forward(case.steps, &input_refs, &initial_refs, &mut spikes, &mut refs, how)
+            .forward(
+                case.steps,
+                &input_refs,
+                &initial_refs,
+                &mut spikes,
+                &mut refs,
+                how,
+            )
             .map_err(|e| e.to_string())?;
     }
     let grad_spikes = convert(&case.grad_spikes);
@@ -102,7 +109,11 @@ fn run<M: Model, T: Element>(
     let grad_state_refs: Vec<&[T]> = grad_states.iter().map(|v| v.as_slice()).collect();
     let mut grad_inputs = vec![vec![T::zero(); len]; inputs.len()];
     let mut grad_initial = vec![vec![T::zero(); case.elements()]; initial.len()];
-    let mut grad_params: Vec<Vec<T>> = case.params.iter().map(|p| vec![T::zero(); p.len()]).collect();
+    let mut grad_params: Vec<Vec<T>> = case
+        .params
+        .iter()
+        .map(|p| vec![T::zero(); p.len()])
+        .collect();
     {
         let state_refs: Vec<&[T]> = states.iter().map(|v| v.as_slice()).collect();
         let mut gi: Vec<&mut [T]> = grad_inputs.iter_mut().map(|v| v.as_mut_slice()).collect();
