@@ -161,12 +161,12 @@ impl ModelDef {
     }
 
     /// The states the forward pass stores (all but the spike state).
-    pub fn stored(&self) -> Vec<(usize, &str)> {
+    pub fn stored(&self) -> Vec<(usize, String)> {
         self.states
             .iter()
             .enumerate()
             .filter(|(k, _)| Some(*k) != self.spike_state)
-            .map(|(k, s)| (k, s.as_str()))
+            .map(|(k, s)| (k, s.clone()))
             .collect()
     }
 }

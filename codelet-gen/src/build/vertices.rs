@@ -112,6 +112,24 @@ impl<'m> Builder<'m> {
         self.def.fields.len() - 1
     }
 
+    /// One field per `(k, name)` of `names`: called `call(name)`, with role
+    /// `role(k)`, described by `meaning(name)`.
+    #[allow(clippy::too_many_arguments)]
+    fn fields(
+        &mut self,
+        names: &[(usize, String)],
+        call: impl Fn(&str) -> String,
+        role: fn(usize) -> FieldRole,
+        direction: Direction,
+        length: Length,
+        meaning: impl Fn(&str) -> String,
+    ) -> Vec<usize> {
+        names
+            .iter()
+            .map(|(k, name)| self.field(call(name), role(*k), direction, length, meaning(name)))
+            .collect()
+    }
+
     fn member(&mut self, name: String, ty: MemberTy, role: MemberRole, meaning: String) -> usize {
         assert!(
             self.def.fields.iter().all(|f| f.name != name)
@@ -182,22 +200,62 @@ impl<'m> Builder<'m> {
         (bindings, before, inside)
     }
 
-    /// `initial_<state>` for every state (Input, `n` values).
-    fn initial_state_fields(&mut self) -> Vec<usize> {
-        let states = self.model.states.clone();
-        states
+    /// For every field `fields[j]` whose role `role(k)` the program reads
+    /// (`k` the `j`-th of `numbers`), a local `{prefix}{name}` loaded from
+    /// element `index`, bound to the role.
+    #[allow(clippy::too_many_arguments)]
+    fn load_used(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        bindings: &mut Vec<(Role, Operand)>,
+        used: &BTreeSet<Role>,
+        numbers: &[(usize, String)],
+        fields: &[usize],
+        role: fn(usize) -> Role,
+        prefix: &str,
+        index: Index,
+    ) {
+        for (&(k, ref name), &field) in numbers.iter().zip(fields) {
+            if used.contains(&role(k)) {
+                let load = Operand::Load {
+                    field,
+                    index: index.clone(),
+                };
+                let value = self.let_value(out, format!("{prefix}{name}"), load);
+                bindings.push((role(k), value));
+            }
+        }
+    }
+
+    /// A mutable local per name, starting at `init(field k)`.
+    fn registers(
+        &mut self,
+        out: &mut Vec<Stmt>,
+        names: &[String],
+        prefix: &str,
+        init: impl Fn(usize) -> Operand,
+    ) -> Vec<VarId> {
+        names
             .iter()
             .enumerate()
-            .map(|(k, state)| {
-                self.field(
-                    format!("initial_{state}"),
-                    FieldRole::InitialState(k),
-                    Direction::Input,
-                    Length::Elements,
-                    format!("initial state `{state}`"),
-                )
+            .map(|(k, name)| {
+                let var = self.var(format!("{prefix}{name}"), self.float(), true);
+                out.push(Stmt::Let(var, init(k)));
+                var
             })
             .collect()
+    }
+
+    /// `initial_<state>` for every state (Input, `n` values).
+    fn initial_state_fields(&mut self) -> Vec<usize> {
+        self.fields(
+            &numbered(&self.model.states),
+            |s| format!("initial_{s}"),
+            FieldRole::InitialState,
+            Direction::Input,
+            Length::Elements,
+            |s| format!("initial state `{s}`"),
+        )
     }
 
     fn finish(mut self, before: Vec<Stmt>, elements: Vec<Stmt>) -> VertexDef {
@@ -205,6 +263,11 @@ impl<'m> Builder<'m> {
         self.def.body.push(Stmt::ForElements(elements));
         self.def
     }
+}
+
+/// `names` with their positions.
+fn numbered(names: &[String]) -> Vec<(usize, String)> {
+    names.iter().cloned().enumerate().collect()
 }
 
 /// The input roles a graph's `outputs` read.
@@ -239,6 +302,11 @@ fn serves(
     )
 }
 
+/// Where a block output goes: element `index` of `field`.
+fn store(field: usize, index: Index) -> Dest {
+    Dest::Store { field, index }
+}
+
 /// `...FwdStep`: one time step of every element.
 pub fn forward_step(
     model: &ModelDef,
@@ -251,59 +319,37 @@ pub fn forward_step(
         "One step of {}.",
         serves(model, configuration, precision, mode)
     );
-    let mut b = Builder::new(
-        VertexKind::ForwardStep,
-        model,
-        configuration,
-        precision,
-        mode,
-        doc,
+    let kind = VertexKind::ForwardStep;
+    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
+    let (inputs, states, stored) = (
+        numbered(&model.inputs),
+        numbered(&model.states),
+        model.stored(),
     );
-    let inputs: Vec<usize> = model
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(k, input)| {
-            b.field(
-                input.clone(),
-                FieldRole::Input(k),
-                Direction::Input,
-                Length::Elements,
-                format!("input `{input}` at this step"),
-            )
-        })
-        .collect();
-    let prev: Vec<usize> = model
-        .states
-        .iter()
-        .enumerate()
-        .map(|(k, state)| {
-            b.field(
-                format!("prev_{state}"),
-                FieldRole::PrevState(k),
-                Direction::Input,
-                Length::Elements,
-                format!("state `{state}` before the step"),
-            )
-        })
-        .collect();
-    let mut outputs = Vec::new();
-    for (k, state) in model.stored() {
-        let field = b.field(
-            state.to_string(),
-            FieldRole::State(k),
-            Direction::Output,
-            Length::Elements,
-            format!("state `{state}` after the step"),
-        );
-        outputs.push((
-            step.next[k],
-            Dest::Store {
-                field,
-                index: Index::Element,
-            },
-        ));
-    }
+    let input_fields = b.fields(
+        &inputs,
+        str::to_string,
+        FieldRole::Input,
+        Direction::Input,
+        Length::Elements,
+        |x| format!("input `{x}` at this step"),
+    );
+    let prev = b.fields(
+        &states,
+        |s| format!("prev_{s}"),
+        FieldRole::PrevState,
+        Direction::Input,
+        Length::Elements,
+        |s| format!("state `{s}` before the step"),
+    );
+    let next = b.fields(
+        &stored,
+        str::to_string,
+        FieldRole::State,
+        Direction::Output,
+        Length::Elements,
+        |s| format!("state `{s}` after the step"),
+    );
     let spikes = b.field(
         "spikes".into(),
         FieldRole::Spikes,
@@ -311,44 +357,36 @@ pub fn forward_step(
         Length::Elements,
         "spikes of the step".into(),
     );
-    outputs.push((
-        step.spike,
-        Dest::Store {
-            field: spikes,
-            index: Index::Element,
-        },
-    ));
-    let output_ids: Vec<Id> = outputs.iter().map(|(id, _)| *id).collect();
-    let used = used_roles(&step.graph, &output_ids);
+    let mut outputs: Vec<(Id, Dest)> = stored
+        .iter()
+        .zip(&next)
+        .map(|(&(k, _), &field)| (step.next[k], store(field, Index::Element)))
+        .collect();
+    outputs.push((step.spike, store(spikes, Index::Element)));
+    let ids: Vec<Id> = outputs.iter().map(|(id, _)| *id).collect();
+    let used = used_roles(&step.graph, &ids);
     let (mut bindings, before, mut elements) = b.prepared(&used);
-    for (k, &field) in prev.iter().enumerate() {
-        if used.contains(&Role::State(k)) {
-            let name = format!("s_{}", model.states[k]);
-            let value = b.let_value(
-                &mut elements,
-                name,
-                Operand::Load {
-                    field,
-                    index: Index::Element,
-                },
-            );
-            bindings.push((Role::State(k), value));
-        }
-    }
-    for (k, &field) in inputs.iter().enumerate() {
-        if used.contains(&Role::Input(k)) {
-            let name = format!("in_{}", model.inputs[k]);
-            let value = b.let_value(
-                &mut elements,
-                name,
-                Operand::Load {
-                    field,
-                    index: Index::Element,
-                },
-            );
-            bindings.push((Role::Input(k), value));
-        }
-    }
+    let at = Index::Element;
+    b.load_used(
+        &mut elements,
+        &mut bindings,
+        &used,
+        &states,
+        &prev,
+        Role::State,
+        "s_",
+        at.clone(),
+    );
+    b.load_used(
+        &mut elements,
+        &mut bindings,
+        &used,
+        &inputs,
+        &input_fields,
+        Role::Input,
+        "in_",
+        at,
+    );
     elements.push(Stmt::Block(Block {
         graph: Arc::clone(&step.graph),
         inputs: bindings,
@@ -370,29 +408,18 @@ pub fn forward_sequence(
         "{} over `steps` time steps: states in registers, spikes and state trajectories saved for the backward pass.",
         serves(model, configuration, precision, mode)
     );
-    let mut b = Builder::new(
-        VertexKind::ForwardSequence,
-        model,
-        configuration,
-        precision,
-        mode,
-        doc,
-    );
+    let kind = VertexKind::ForwardSequence;
+    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
+    let (inputs, stored) = (numbered(&model.inputs), model.stored());
     let initial = b.initial_state_fields();
-    let inputs: Vec<usize> = model
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(k, input)| {
-            b.field(
-                input.clone(),
-                FieldRole::Input(k),
-                Direction::Input,
-                Length::StepsByElements,
-                format!("input `{input}` at every step"),
-            )
-        })
-        .collect();
+    let input_fields = b.fields(
+        &inputs,
+        str::to_string,
+        FieldRole::Input,
+        Direction::Input,
+        Length::StepsByElements,
+        |x| format!("input `{x}` at every step"),
+    );
     let spikes = b.field(
         "spikes".into(),
         FieldRole::Spikes,
@@ -400,21 +427,15 @@ pub fn forward_sequence(
         Length::StepsByElements,
         "spikes of every step".into(),
     );
-    let trajectories: Vec<(usize, usize)> = model
-        .stored()
-        .into_iter()
-        .map(|(k, state)| {
-            let field = b.field(
-                state.to_string(),
-                FieldRole::State(k),
-                Direction::Output,
-                Length::StepsByElements,
-                format!("state `{state}` after every step"),
-            );
-            (k, field)
-        })
-        .collect();
-    let mut ids: Vec<Id> = model.stored().iter().map(|&(k, _)| step.next[k]).collect();
+    let trajectories = b.fields(
+        &stored,
+        str::to_string,
+        FieldRole::State,
+        Direction::Output,
+        Length::StepsByElements,
+        |s| format!("state `{s}` after every step"),
+    );
+    let mut ids: Vec<Id> = stored.iter().map(|&(k, _)| step.next[k]).collect();
     ids.push(step.spike);
     let used = used_roles(&step.graph, &ids);
     let (mut bindings, before, mut elements) = b.prepared(&used);
@@ -425,52 +446,30 @@ pub fn forward_sequence(
         "time steps".into(),
     );
     // the states, in registers from one step to the next
-    let mut registers = Vec::new();
-    for (k, &field) in initial.iter().enumerate() {
-        let var = b.var(format!("s_{}", model.states[k]), b.float(), true);
-        elements.push(Stmt::Let(
-            var,
-            Operand::Load {
-                field,
-                index: Index::Element,
-            },
-        ));
-        registers.push(var);
+    let registers = b.registers(&mut elements, &model.states, "s_", |k| Operand::Load {
+        field: initial[k],
+        index: Index::Element,
+    });
+    for (k, &var) in registers.iter().enumerate() {
         bindings.push((Role::State(k), Operand::Var(var)));
     }
     let mut body = Vec::new();
-    for (k, &field) in inputs.iter().enumerate() {
-        if used.contains(&Role::Input(k)) {
-            let name = format!("in_{}", model.inputs[k]);
-            let value = b.let_value(
-                &mut body,
-                name,
-                Operand::Load {
-                    field,
-                    index: Index::At,
-                },
-            );
-            bindings.push((Role::Input(k), value));
-        }
-    }
+    b.load_used(
+        &mut body,
+        &mut bindings,
+        &used,
+        &inputs,
+        &input_fields,
+        Role::Input,
+        "in_",
+        Index::At,
+    );
     let mut outputs = Vec::new();
-    for &(k, field) in &trajectories {
-        outputs.push((
-            step.next[k],
-            Dest::Store {
-                field,
-                index: Index::At,
-            },
-        ));
+    for (&(k, _), &field) in stored.iter().zip(&trajectories) {
+        outputs.push((step.next[k], store(field, Index::At)));
         outputs.push((step.next[k], Dest::Set(registers[k])));
     }
-    outputs.push((
-        step.spike,
-        Dest::Store {
-            field: spikes,
-            index: Index::At,
-        },
-    ));
+    outputs.push((step.spike, store(spikes, Index::At)));
     if let Some(k) = model.spike_state {
         outputs.push((step.spike, Dest::Set(registers[k])));
     }
@@ -513,125 +512,13 @@ fn uniform_block(precision: Float, seed: usize, element_offset: usize, noise: Va
     }
 }
 
-/// `...BwdSeq<..., S>`: the backward pass through time in one reverse
-/// sweep, writing the gradients of every input step and initial state, and
-/// per element the sums over time of the prepared constants' gradients (the
-/// host sums them over the batch and takes them through `prepare`, as
-/// `Layer::reduce_param_grads` does).
-pub fn backward_sequence(
-    model: &ModelDef,
-    configuration: &ConfigurationDef,
-    precision: Float,
-    mode: ParamMode,
-) -> VertexDef {
-    let step = configuration.backward(precision);
-    let doc = format!(
-        "The backward pass of {} through time, one reverse sweep.",
-        serves(model, configuration, precision, mode)
-    );
-    let mut b = Builder::new(
-        VertexKind::BackwardSequence,
-        model,
-        configuration,
-        precision,
-        mode,
-        doc,
-    );
-    let states = model.states.clone();
-    let initial = b.initial_state_fields();
-    let inputs: Vec<usize> = if configuration.reads_inputs {
-        model
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, input)| {
-                b.field(
-                    input.clone(),
-                    FieldRole::Input(k),
-                    Direction::Input,
-                    Length::StepsByElements,
-                    format!("input `{input}` at every step"),
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let spikes = b.field(
-        "spikes".into(),
-        FieldRole::Spikes,
-        Direction::Input,
-        Length::StepsByElements,
-        "spikes of the forward pass".into(),
-    );
-    let mut trajectory = vec![spikes; states.len()];
-    for (k, state) in model.stored() {
-        trajectory[k] = b.field(
-            state.to_string(),
-            FieldRole::State(k),
-            Direction::Input,
-            Length::StepsByElements,
-            format!("state `{state}` after every step, from the forward pass"),
-        );
-    }
-    let grad_spikes = b.field(
-        "grad_spikes".into(),
-        FieldRole::GradSpikes,
-        Direction::Input,
-        Length::StepsByElements,
-        "dL/d spikes".into(),
-    );
-    let mut grad_state = vec![None; states.len()];
-    for (k, state) in model.stored() {
-        grad_state[k] = Some(b.field(
-            format!("grad_{state}"),
-            FieldRole::GradState(k),
-            Direction::Input,
-            Length::StepsByElements,
-            format!("dL/d `{state}` from losses on the state (-0 where none)"),
-        ));
-    }
-    let grad_inputs: Vec<usize> = model
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(k, input)| {
-            b.field(
-                format!("grad_{input}"),
-                FieldRole::GradInput(k),
-                Direction::Output,
-                Length::StepsByElements,
-                format!("dL/d input `{input}`"),
-            )
-        })
-        .collect();
-    let grad_initial: Vec<usize> = states
-        .iter()
-        .enumerate()
-        .map(|(k, state)| {
-            b.field(
-                format!("grad_initial_{state}"),
-                FieldRole::GradInitialState(k),
-                Direction::Output,
-                Length::Elements,
-                format!("dL/d initial `{state}`"),
-            )
-        })
-        .collect();
-    let rows = u32::try_from(model.prepared.len()).expect("a handful of prepared constants");
-    let grad_prepared = b.field(
-        "grad_prepared".into(),
-        FieldRole::GradPrepared,
-        Direction::Output,
-        Length::RowsByElements(rows),
-        "per element, dL/d each prepared constant summed over time (row k: constant k)".into(),
-    );
-    let mut outputs_ids: Vec<Id> = step.grad_prev.clone();
-    outputs_ids.extend(&step.grad_inputs);
-    outputs_ids.extend(&step.grad_sums);
-    let used = used_roles(&step.graph, &outputs_ids);
-    let (mut bindings, before, mut elements) = b.prepared(&used);
-    let surrogate: Vec<usize> = (0..snn_kernels::surrogate::MAX_SURROGATE_CONSTANTS)
+/// The members of a backward vertex after the prepared constants: the
+/// surrogate's constants, `steps`, the random stream's `seed` and
+/// `element_offset`. Returns the surrogate constants, `seed` and
+/// `element_offset`.
+fn backward_members(b: &mut Builder<'_>) -> (Vec<usize>, usize, usize) {
+    let precision = b.def.precision;
+    let surrogate = (0..snn_kernels::surrogate::MAX_SURROGATE_CONSTANTS)
         .map(|k| {
             b.member(
                 format!("surrogate{k}"),
@@ -659,32 +546,135 @@ pub fn backward_sequence(
         MemberRole::ElementOffset,
         "the layer-wide index of element 0 (the stochastic stream's counter)".into(),
     );
-    for (k, &member) in surrogate.iter().enumerate() {
-        if used.contains(&Role::SurrogateConstant(k)) {
-            bindings.push((Role::SurrogateConstant(k), Operand::Member(member)));
-        }
+    (surrogate, seed, element_offset)
+}
+
+/// `...BwdSeq<..., S>`: the backward pass through time in one reverse
+/// sweep, writing the gradients of every input step and initial state, and
+/// per element the sums over time of the prepared constants' gradients (the
+/// host sums them over the batch and takes them through `prepare`, as
+/// `Layer::reduce_param_grads` does).
+pub fn backward_sequence(
+    model: &ModelDef,
+    configuration: &ConfigurationDef,
+    precision: Float,
+    mode: ParamMode,
+) -> VertexDef {
+    let step = configuration.backward(precision);
+    let doc = format!(
+        "The backward pass of {} through time, one reverse sweep.",
+        serves(model, configuration, precision, mode)
+    );
+    let kind = VertexKind::BackwardSequence;
+    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
+    let (inputs, states, stored) = (
+        numbered(&model.inputs),
+        numbered(&model.states),
+        model.stored(),
+    );
+    let initial = b.initial_state_fields();
+    let input_fields = if configuration.reads_inputs {
+        b.fields(
+            &inputs,
+            str::to_string,
+            FieldRole::Input,
+            Direction::Input,
+            Length::StepsByElements,
+            |x| format!("input `{x}` at every step"),
+        )
+    } else {
+        Vec::new()
+    };
+    let spikes = b.field(
+        "spikes".into(),
+        FieldRole::Spikes,
+        Direction::Input,
+        Length::StepsByElements,
+        "spikes of the forward pass".into(),
+    );
+    let saved = b.fields(
+        &stored,
+        str::to_string,
+        FieldRole::State,
+        Direction::Input,
+        Length::StepsByElements,
+        |s| format!("state `{s}` after every step, from the forward pass"),
+    );
+    // each state's trajectory: its saved field, or the spikes for the spike state
+    let mut trajectory = vec![spikes; states.len()];
+    for (&(k, _), &field) in stored.iter().zip(&saved) {
+        trajectory[k] = field;
     }
-    // the sums the sweep carries: gradients into the states, and of the
-    // prepared constants; both start at -0
-    let carries: Vec<VarId> = states
-        .iter()
-        .map(|state| {
-            let var = b.var(format!("carry_{state}"), b.float(), true);
-            elements.push(Stmt::Let(var, negative_zero(precision)));
-            var
-        })
-        .collect();
-    let sums: Vec<VarId> = model
-        .prepared
-        .iter()
-        .map(|name| {
-            let var = b.var(format!("sum_{name}"), b.float(), true);
-            elements.push(Stmt::Let(var, negative_zero(precision)));
-            var
-        })
-        .collect();
+    let grad_spikes = b.field(
+        "grad_spikes".into(),
+        FieldRole::GradSpikes,
+        Direction::Input,
+        Length::StepsByElements,
+        "dL/d spikes".into(),
+    );
+    let losses = b.fields(
+        &stored,
+        |s| format!("grad_{s}"),
+        FieldRole::GradState,
+        Direction::Input,
+        Length::StepsByElements,
+        |s| format!("dL/d `{s}` from losses on the state (-0 where none)"),
+    );
+    let grad_inputs = b.fields(
+        &inputs,
+        |x| format!("grad_{x}"),
+        FieldRole::GradInput,
+        Direction::Output,
+        Length::StepsByElements,
+        |x| format!("dL/d input `{x}`"),
+    );
+    let grad_initial = b.fields(
+        &states,
+        |s| format!("grad_initial_{s}"),
+        FieldRole::GradInitialState,
+        Direction::Output,
+        Length::Elements,
+        |s| format!("dL/d initial `{s}`"),
+    );
+    let rows = u32::try_from(model.prepared.len()).expect("a handful of prepared constants");
+    let grad_prepared = b.field(
+        "grad_prepared".into(),
+        FieldRole::GradPrepared,
+        Direction::Output,
+        Length::RowsByElements(rows),
+        "per element, dL/d each prepared constant summed over time (row k: constant k)".into(),
+    );
+    let mut ids: Vec<Id> = step.grad_prev.clone();
+    ids.extend(&step.grad_inputs);
+    ids.extend(&step.grad_sums);
+    let used = used_roles(&step.graph, &ids);
+    let (mut bindings, before, mut elements) = b.prepared(&used);
+    let (surrogate, seed, element_offset) = backward_members(&mut b);
+    for (k, &member) in surrogate.iter().enumerate() {
+        bindings.push((Role::SurrogateConstant(k), Operand::Member(member)));
+    }
+    // the sums the sweep carries (gradients into the states, and of the
+    // prepared constants), both starting at -0
+    let carries = b.registers(&mut elements, &model.states, "carry_", |_| {
+        negative_zero(precision)
+    });
+    let sums = b.registers(&mut elements, &model.prepared, "sum_", |_| {
+        negative_zero(precision)
+    });
+    bindings.extend(
+        carries
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| (Role::Carry(k), Operand::Var(v))),
+    );
+    bindings.extend(
+        sums.iter()
+            .enumerate()
+            .map(|(k, &v)| (Role::GradSum(k), Operand::Var(v))),
+    );
+
     let mut body = Vec::new();
-    for (k, state) in states.iter().enumerate() {
+    for &(k, ref state) in &states {
         if used.contains(&Role::State(k)) {
             let value = Operand::FirstStepOr {
                 first: Box::new(Operand::Load {
@@ -699,80 +689,79 @@ pub fn backward_sequence(
             let value = b.let_value(&mut body, format!("prev_{state}"), value);
             bindings.push((Role::State(k), value));
         }
-        if used.contains(&Role::SavedState(k)) {
-            let load = Operand::Load {
-                field: trajectory[k],
-                index: Index::At,
-            };
-            let value = b.let_value(&mut body, format!("next_{state}"), load);
-            bindings.push((Role::SavedState(k), value));
-        }
     }
-    for (k, &field) in inputs.iter().enumerate() {
-        if used.contains(&Role::Input(k)) {
-            let load = Operand::Load {
-                field,
-                index: Index::At,
-            };
-            let value = b.let_value(&mut body, format!("in_{}", model.inputs[k]), load);
-            bindings.push((Role::Input(k), value));
-        }
-    }
-    if used.contains(&Role::GradSpike) {
-        let load = Operand::Load {
-            field: grad_spikes,
-            index: Index::At,
-        };
-        let value = b.let_value(&mut body, "grad_spike".into(), load);
-        bindings.push((Role::GradSpike, value));
-    }
-    for (k, state) in states.iter().enumerate() {
-        bindings.push((Role::Carry(k), Operand::Var(carries[k])));
-        if let (Some(field), true) = (grad_state[k], used.contains(&Role::GradState(k))) {
-            let load = Operand::Load {
-                field,
-                index: Index::At,
-            };
-            let value = b.let_value(&mut body, format!("loss_{state}"), load);
-            bindings.push((Role::GradState(k), value));
-        }
-    }
-    for (k, &sum) in sums.iter().enumerate() {
-        bindings.push((Role::GradSum(k), Operand::Var(sum)));
-    }
+    let at = Index::At;
+    b.load_used(
+        &mut body,
+        &mut bindings,
+        &used,
+        &states,
+        &trajectory,
+        Role::SavedState,
+        "next_",
+        at.clone(),
+    );
+    b.load_used(
+        &mut body,
+        &mut bindings,
+        &used,
+        &inputs,
+        &input_fields,
+        Role::Input,
+        "in_",
+        at.clone(),
+    );
+    let spike = [(0, "spike".to_string())];
+    b.load_used(
+        &mut body,
+        &mut bindings,
+        &used,
+        &spike,
+        &[grad_spikes],
+        |_| Role::GradSpike,
+        "grad_",
+        at.clone(),
+    );
+    b.load_used(
+        &mut body,
+        &mut bindings,
+        &used,
+        &stored,
+        &losses,
+        Role::GradState,
+        "loss_",
+        at,
+    );
     if used.contains(&Role::Noise) {
         let noise = b.var("noise".into(), b.float(), true);
-        body.push(Stmt::Let(
-            noise,
-            Operand::Const {
-                ty: b.float(),
-                bits: 0,
-            },
-        ));
-        body.push(Stmt::IfStochastic(vec![Stmt::Block(uniform_block(
-            precision,
-            seed,
-            element_offset,
-            noise,
-        ))]));
+        let zero = Operand::Const {
+            ty: b.float(),
+            bits: 0,
+        };
+        body.push(Stmt::Let(noise, zero));
+        let draw = uniform_block(precision, seed, element_offset, noise);
+        body.push(Stmt::IfStochastic(vec![Stmt::Block(draw)]));
         bindings.push((Role::Noise, Operand::Var(noise)));
     }
-    let mut outputs = Vec::new();
-    for (k, &id) in step.grad_prev.iter().enumerate() {
-        outputs.push((id, Dest::Set(carries[k])));
-    }
-    for (k, &id) in step.grad_inputs.iter().enumerate() {
-        outputs.push((
-            id,
-            Dest::Store {
-                field: grad_inputs[k],
-                index: Index::At,
-            },
-        ));
-    }
-    for (k, &id) in step.grad_sums.iter().enumerate() {
-        outputs.push((id, Dest::Set(sums[k])));
-    }
+    let mut outputs: Vec<(Id, Dest)> = Vec::new();
+    outputs.extend(
+        step.grad_prev
+            .iter()
+            .zip(&carries)
+            .map(|(&id, &v)| (id, Dest::Set(v))),
+    );
+    outputs.extend(
+        step.grad_inputs
+            .iter()
+            .zip(&grad_inputs)
+            .map(|(&id, &field)| (id, store(field, Index::At))),
+    );
+    outputs.extend(
+        step.grad_sums
+            .iter()
+            .zip(&sums)
+            .map(|(&id, &v)| (id, Dest::Set(v))),
+    );
     body.push(Stmt::Block(Block {
         graph: Arc::clone(&step.graph),
         inputs: bindings,
@@ -782,9 +771,9 @@ pub fn backward_sequence(
         reverse: true,
         body,
     });
-    for (k, &var) in carries.iter().enumerate() {
+    for (&var, &field) in carries.iter().zip(&grad_initial) {
         elements.push(Stmt::Store {
-            field: grad_initial[k],
+            field,
             index: Index::Element,
             value: Operand::Var(var),
         });
