@@ -105,7 +105,12 @@ pub fn generate(options: &Options) -> Codelets {
                             VertexKind::ForwardSequence => vertices::forward_sequence,
                             VertexKind::BackwardSequence => vertices::backward_sequence,
                         };
-                        let mut def = build(model, configuration, precision, mode);
+                        let mut def = build(vertices::Target {
+                            model,
+                            configuration,
+                            precision,
+                            mode,
+                        });
                         if precision == Float::Binary16 {
                             def.split = options.half_split;
                         }

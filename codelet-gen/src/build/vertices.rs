@@ -33,6 +33,45 @@ fn negative_zero(precision: Float) -> Operand {
     }
 }
 
+/// What a vertex class is built for.
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    /// The model.
+    pub model: &'a ModelDef,
+    /// Its configuration.
+    pub configuration: &'a ConfigurationDef,
+    /// The element type.
+    pub precision: Float,
+    /// How the prepared constants arrive.
+    pub mode: ParamMode,
+}
+
+impl Target<'_> {
+    /// A one-line description of what the vertex serves.
+    fn describe(&self) -> String {
+        let t = match self.precision {
+            Float::Binary16 => "binary16",
+            Float::Binary32 => "binary32",
+        };
+        format!(
+            "{} ({}, {t}, prepared constants {})",
+            self.model.name,
+            self.configuration.serves.join(" / "),
+            self.mode.tag()
+        )
+    }
+
+    /// The lists a builder numbers its fields by: inputs, states, stored
+    /// states.
+    fn names(&self) -> [Vec<(usize, String)>; 3] {
+        [
+            numbered(&self.model.inputs),
+            numbered(&self.model.states),
+            self.model.stored(),
+        ]
+    }
+}
+
 /// A vertex under construction.
 struct Builder<'m> {
     model: &'m ModelDef,
@@ -40,14 +79,13 @@ struct Builder<'m> {
 }
 
 impl<'m> Builder<'m> {
-    fn new(
-        kind: VertexKind,
-        model: &'m ModelDef,
-        configuration: &ConfigurationDef,
-        precision: Float,
-        mode: ParamMode,
-        doc: String,
-    ) -> Self {
+    fn new(kind: VertexKind, target: Target<'m>, doc: String) -> Self {
+        let Target {
+            model,
+            configuration,
+            precision,
+            mode,
+        } = target;
         let mut args = vec![
             TemplateArg::Float(precision),
             TemplateArg::Tag(configuration.variant.clone()),
@@ -283,49 +321,18 @@ fn used_roles(graph: &Graph, outputs: &[Id]) -> BTreeSet<Role> {
         .collect()
 }
 
-/// A one-line description of what a vertex serves.
-fn serves(
-    model: &ModelDef,
-    configuration: &ConfigurationDef,
-    precision: Float,
-    mode: ParamMode,
-) -> String {
-    let t = match precision {
-        Float::Binary16 => "binary16",
-        Float::Binary32 => "binary32",
-    };
-    format!(
-        "{} ({}, {t}, prepared constants {})",
-        model.name,
-        configuration.serves.join(" / "),
-        mode.tag()
-    )
-}
-
 /// Where a block output goes: element `index` of `field`.
 fn store(field: usize, index: Index) -> Dest {
     Dest::Store { field, index }
 }
 
 /// `...FwdStep`: one time step of every element.
-pub fn forward_step(
-    model: &ModelDef,
-    configuration: &ConfigurationDef,
-    precision: Float,
-    mode: ParamMode,
-) -> VertexDef {
-    let step = configuration.forward(precision);
-    let doc = format!(
-        "One step of {}.",
-        serves(model, configuration, precision, mode)
-    );
+pub fn forward_step(target: Target<'_>) -> VertexDef {
+    let step = target.configuration.forward(target.precision);
+    let doc = format!("One step of {}.", target.describe());
     let kind = VertexKind::ForwardStep;
-    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
-    let (inputs, states, stored) = (
-        numbered(&model.inputs),
-        numbered(&model.states),
-        model.stored(),
-    );
+    let mut b = Builder::new(kind, target, doc);
+    let [inputs, states, stored] = target.names();
     let input_fields = b.fields(
         &inputs,
         str::to_string,
@@ -397,20 +404,21 @@ pub fn forward_step(
 
 /// `...FwdSeq`: `steps` time steps with the states in registers, writing the
 /// spikes and the state trajectories (what the backward pass reads).
-pub fn forward_sequence(
-    model: &ModelDef,
-    configuration: &ConfigurationDef,
-    precision: Float,
-    mode: ParamMode,
-) -> VertexDef {
+pub fn forward_sequence(target: Target<'_>) -> VertexDef {
+    let Target {
+        model,
+        configuration,
+        precision,
+        ..
+    } = target;
     let step = configuration.forward(precision);
     let doc = format!(
         "{} over `steps` time steps: states in registers, spikes and state trajectories saved for the backward pass.",
-        serves(model, configuration, precision, mode)
+        target.describe()
     );
     let kind = VertexKind::ForwardSequence;
-    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
-    let (inputs, stored) = (numbered(&model.inputs), model.stored());
+    let mut b = Builder::new(kind, target, doc);
+    let [inputs, _, stored] = target.names();
     let initial = b.initial_state_fields();
     let input_fields = b.fields(
         &inputs,
@@ -554,24 +562,21 @@ fn backward_members(b: &mut Builder<'_>) -> (Vec<usize>, usize, usize) {
 /// per element the sums over time of the prepared constants' gradients (the
 /// host sums them over the batch and takes them through `prepare`, as
 /// `Layer::reduce_param_grads` does).
-pub fn backward_sequence(
-    model: &ModelDef,
-    configuration: &ConfigurationDef,
-    precision: Float,
-    mode: ParamMode,
-) -> VertexDef {
+pub fn backward_sequence(target: Target<'_>) -> VertexDef {
+    let Target {
+        model,
+        configuration,
+        precision,
+        ..
+    } = target;
     let step = configuration.backward(precision);
     let doc = format!(
         "The backward pass of {} through time, one reverse sweep.",
-        serves(model, configuration, precision, mode)
+        target.describe()
     );
     let kind = VertexKind::BackwardSequence;
-    let mut b = Builder::new(kind, model, configuration, precision, mode, doc);
-    let (inputs, states, stored) = (
-        numbered(&model.inputs),
-        numbered(&model.states),
-        model.stored(),
-    );
+    let mut b = Builder::new(kind, target, doc);
+    let [inputs, states, stored] = target.names();
     let initial = b.initial_state_fields();
     let input_fields = if configuration.reads_inputs {
         b.fields(
