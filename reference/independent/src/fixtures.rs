@@ -1,5 +1,6 @@
 //! snnTorch 1.0 conformance fixtures: reading `reference/fixtures/` and
-//! turning each recorded case into a checker [`Case`].
+//! turning each recorded case into a [`Case`] that the reference, the
+//! checker and its backends all run.
 //!
 //! The fixtures were recorded by running snnTorch itself
 //! (`reference/fixtures/generate.py`; see its README for the format and the
@@ -15,9 +16,13 @@ use crate::precision::Precision;
 use crate::run::Case;
 use crate::surrogates::Surrogate;
 
-/// The fixtures folder of this repository.
+/// The fixtures folder of this repository, `reference/fixtures/` (this
+/// crate is `reference/independent/`).
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate's folder is inside reference/")
+        .join("fixtures")
 }
 
 /// `index.json`.
