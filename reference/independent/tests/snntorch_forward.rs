@@ -23,7 +23,7 @@ fn the_reference_computes_snntorch_forward_values_bit_for_bit() {
         let n = case.steps * case.elements();
         assert_eq!(case.inputs[0].len(), n, "{}: x", fixture.name);
         let outcome = run(&case);
-        let states = &case.model.states()[..case.stored_states()];
+        let states = case.model.stored_states();
         let ours = std::iter::once(("spikes".to_string(), &outcome.spikes)).chain(
             states
                 .iter()
