@@ -41,12 +41,8 @@ impl ArrayResult {
 /// How one case compares.
 #[derive(Clone, Debug)]
 pub struct CaseResult {
-    /// The fixture's name.
-    pub name: String,
-    /// Model name.
-    pub model: String,
-    /// `"f32"` or `"f16"`.
-    pub dtype: String,
+    /// The recorded case (its name, model, dtype, ...).
+    pub fixture: FixtureCase,
     /// Every array.
     pub arrays: Vec<ArrayResult>,
     /// An error running the case.
@@ -98,7 +94,9 @@ impl Summary {
         s.push_str("| model | dtype | cases | forward exact | all values exact | within bounds |\n| --- | --- | --- | --- | --- | --- |\n");
         let mut rows: BTreeMap<(String, String), [usize; 4]> = BTreeMap::new();
         for c in &self.cases {
-            let row = rows.entry((c.model.clone(), c.dtype.clone())).or_default();
+            let row = rows
+                .entry((c.fixture.model.clone(), c.fixture.dtype.clone()))
+                .or_default();
             row[0] += 1;
             row[1] += c.forward_exact() as usize;
             row[2] += c.all_exact() as usize;
@@ -159,7 +157,7 @@ impl Summary {
         if !failing.is_empty() {
             let _ = writeln!(s, "\n{} cases outside their bounds:", failing.len());
             for c in failing.iter().take(20) {
-                let _ = write!(s, "  {}:", c.name);
+                let _ = write!(s, "  {}:", c.fixture.name);
                 if let Some(e) = &c.error {
                     let _ = write!(s, " error {e}");
                 }
@@ -422,10 +420,9 @@ fn run_case(fixtures: &Fixtures, fixture: &FixtureCase) -> Result<Vec<ArrayResul
     }
     let outcome = KernelsBackend.run(&case)?;
     let magnitudes = crate::run::magnitudes(&magnitude_case);
-    let states = case.model.states();
     let names = Names {
-        stored: &states[..case.stored_states()],
-        states,
+        stored: case.model.stored_states(),
+        states: case.model.states(),
         inputs: case.model.inputs(),
         params: case.model.params(),
     };
@@ -463,9 +460,7 @@ pub fn report(dir: &Path) -> Result<Summary, String> {
     let mut cases = Vec::new();
     for fixture in &fixtures.index.cases {
         let mut result = CaseResult {
-            name: fixture.name.clone(),
-            model: fixture.model.clone(),
-            dtype: fixture.dtype.clone(),
+            fixture: fixture.clone(),
             arrays: Vec::new(),
             error: None,
         };

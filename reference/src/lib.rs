@@ -1,29 +1,26 @@
-//! The project's second, independent opinion and its judge.
+//! The judge: the bit-level checker and the snnTorch conformance report.
 //!
-//! - An independent implementation of every neuron model, reset mechanism
-//!   and surrogate ([`models`], [`surrogates`]), written plainly over
-//!   `f64`-held values rounded once per operation to binary16, binary32 or
-//!   binary64 ([`precision`]), with its own elementary functions
-//!   ([`elementary`]). Its gradients come from a tape ([`tape`]): reverse-mode
-//!   differentiation of the recorded forward operations, not the kernels'
-//!   hand-written reverse sweeps.
-//! - The checker ([`checker`]): generates test vectors, runs every backend on
-//!   them and compares the results bit for bit.
-//! - snnTorch 1.0 conformance fixtures ([`fixtures`]), recorded by
-//!   `reference/fixtures/generate.py`.
+//! - The checker ([`checker`]): generates test vectors, runs every backend
+//!   (the native kernels, the generated vertex C++) on them and compares the
+//!   results with the independent reference, bit for bit.
+//! - snnTorch 1.0 conformance ([`conformance`]): the kernels run on every
+//!   case recorded in `reference/fixtures/` and compared with what snnTorch
+//!   computed.
+//!
+//! The independent reference itself is the crate
+//! [`snn_reference_independent`] (folder `reference/independent/`), which
+//! depends on none of the crates judged here. Its modules are re-exported
+//! under their own names ([`models`], [`surrogates`], [`precision`],
+//! [`elementary`], [`soft`], [`tape`], [`run`](mod@run), [`fixtures`]), so
+//! `snn_reference::run::Case` and `snn_reference_independent::run::Case`
+//! are the same type.
 
 pub mod checker;
 pub mod conformance;
-pub mod elementary;
-pub mod fixtures;
-pub mod models;
-pub mod precision;
-pub mod run;
-pub mod soft;
-pub mod surrogates;
-pub mod tape;
 
-pub use models::ModelSpec;
-pub use precision::Precision;
-pub use run::{run, Case, Outcome};
-pub use surrogates::Surrogate;
+pub use snn_reference_independent::{
+    elementary, fixtures, models, precision, run, soft, surrogates, tape,
+};
+// `run` (the module) brings the function `run::run` along, as in the
+// independent crate.
+pub use snn_reference_independent::{Case, ModelSpec, Outcome, Precision, Surrogate};

@@ -62,10 +62,17 @@ fn kernels_and_generated_cpp_equal_the_reference_bit_for_bit_on_every_configurat
     }
 }
 
-/// The first case of every model configuration in every precision.
-fn one_per_model(all: Vec<Case>) -> Vec<Case> {
+/// The first case of every model configuration in f32 and in f16, on data
+/// of one kind.
+fn one_per_model(kind: Kind) -> Vec<Case> {
+    let plan = Plan {
+        kinds: vec![kind],
+        precisions: vec![Precision::F32, Precision::F16],
+        ..Plan::default()
+    };
     let mut seen = Vec::new();
-    all.into_iter()
+    cases(&plan)
+        .into_iter()
         .filter(|c| {
             let key = (c.model.name(), c.model.variant(), c.precision);
             let new = !seen.contains(&key);
@@ -103,13 +110,8 @@ impl Backend for OneBitOff {
 
 #[test]
 fn a_backend_one_bit_off_is_caught_and_described() {
-    let plan = Plan {
-        kinds: vec![Kind::Random],
-        precisions: vec![Precision::F32, Precision::F16],
-        ..Plan::default()
-    };
     // one case per model and precision is enough
-    let some = one_per_model(cases(&plan));
+    let some = one_per_model(Kind::Random);
     for output in 0..3 {
         let wrong = OneBitOff { output };
         let report = check(&[&KernelsBackend, &wrong], &some, |_| {});
@@ -137,12 +139,7 @@ fn a_backend_one_bit_off_is_caught_and_described() {
 
 #[test]
 fn no_parting_operation_where_kernels_and_reference_agree() {
-    let plan = Plan {
-        kinds: vec![Kind::Awkward],
-        precisions: vec![Precision::F32, Precision::F16],
-        ..Plan::default()
-    };
-    let some = one_per_model(cases(&plan));
+    let some = one_per_model(Kind::Awkward);
     for case in &some {
         for t in 0..case.steps {
             for element in 0..case.elements() {

@@ -3,8 +3,8 @@
 //! (subnormals, ±0, infinities and NaN included).
 
 use snn_kernels::{Real, F16};
-use snn_reference::elementary::{exp, ln};
-use snn_reference::Precision;
+use snn_reference_independent::elementary::{exp, ln};
+use snn_reference_independent::Precision;
 
 fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()

@@ -244,7 +244,7 @@ fn case(
         }
     };
     let grad_spikes: Vec<f64> = (0..STEPS * n).map(|_| weight(&mut rng)).collect();
-    let stored = model.states().len() - model.has_spike_state() as usize;
+    let stored = model.stored_states().len();
     let grad_states: Vec<Vec<f64>> = if rng.unit() < 0.5 {
         Vec::new()
     } else {

@@ -1,5 +1,6 @@
 //! snnTorch 1.0 conformance fixtures: reading `reference/fixtures/` and
-//! turning each recorded case into a checker [`Case`].
+//! turning each recorded case into a [`Case`] that the reference, the
+//! checker and its backends all run.
 //!
 //! The fixtures were recorded by running snnTorch itself
 //! (`reference/fixtures/generate.py`; see its README for the format and the
@@ -10,14 +11,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::models::{Given, ModelSpec, Reset};
+use crate::models::ModelSpec;
 use crate::precision::Precision;
 use crate::run::Case;
 use crate::surrogates::Surrogate;
 
-/// The fixtures folder of this repository.
+/// The fixtures folder of this repository, `reference/fixtures/` (this
+/// crate is `reference/independent/`).
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate's folder is inside reference/")
+        .join("fixtures")
 }
 
 /// `index.json`.
@@ -139,49 +144,7 @@ impl Fixtures {
     /// parameters, inputs and initial states, with the loss weights as the
     /// gradients of the outputs. `Err` for what this project does not model.
     pub fn case(&self, fixture: &FixtureCase) -> Result<Case, String> {
-        let reset = match fixture.reset.as_str() {
-            "subtract" => Reset::Subtract,
-            "zero" => Reset::Zero,
-            "none" => Reset::None,
-            other => return Err(format!("unknown reset {other}")),
-        };
-        let reset_delay = fixture.reset_delay.unwrap_or(true);
-        let model = match fixture.model.as_str() {
-            "leaky" => ModelSpec::Leaky { reset, reset_delay },
-            "synaptic" => ModelSpec::Synaptic { reset, reset_delay },
-            "alpha" => ModelSpec::Alpha { reset },
-            "lapicque" => {
-                let given = match fixture.lapicque_given.as_deref() {
-                    Some("rc") => Given::Rc,
-                    Some("beta") => Given::Beta,
-                    Some("beta_r") => Given::BetaR,
-                    Some("beta_c") => Given::BetaC,
-                    other => return Err(format!("unknown lapicque_given {other:?}")),
-                };
-                ModelSpec::Lapicque { reset, given }
-            }
-            "rleaky" => ModelSpec::RLeaky {
-                reset,
-                reset_delay,
-                all_to_all: false,
-            },
-            "rleaky_all_to_all" => ModelSpec::RLeaky {
-                reset,
-                reset_delay,
-                all_to_all: true,
-            },
-            "rsynaptic" => ModelSpec::RSynaptic {
-                reset,
-                reset_delay,
-                all_to_all: false,
-            },
-            "rsynaptic_all_to_all" => ModelSpec::RSynaptic {
-                reset,
-                reset_delay,
-                all_to_all: true,
-            },
-            other => return Err(format!("unknown model {other}")),
-        };
+        let model = model_of(fixture)?;
         let p = |name: &str, default: f64| {
             fixture
                 .surrogate_params
@@ -246,8 +209,8 @@ impl Fixtures {
             .iter()
             .map(|name| get(&format!("initial.{name}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let stored = &model.states()[..model.states().len() - model.has_spike_state() as usize];
-        let grad_states = stored
+        let grad_states = model
+            .stored_states()
             .iter()
             .map(|name| get(&format!("loss_weight.{name}")))
             .collect::<Result<Vec<_>, _>>()?;
@@ -267,4 +230,22 @@ impl Fixtures {
             label: format!("snnTorch fixture {}", fixture.name),
         })
     }
+}
+
+/// The model configuration of a recorded case: the one in
+/// [`ModelSpec::all`] with the case's model name and whose variant
+/// ([`ModelSpec::variant`]: the reset, `_nodelay` for `reset_delay = false`,
+/// Lapicque's given parameters) is the case's.
+fn model_of(fixture: &FixtureCase) -> Result<ModelSpec, String> {
+    let mut variant = fixture.reset.clone();
+    if fixture.reset_delay == Some(false) {
+        variant.push_str("_nodelay");
+    }
+    if let Some(given) = &fixture.lapicque_given {
+        variant = format!("{variant}_{given}");
+    }
+    ModelSpec::all()
+        .into_iter()
+        .find(|m| m.name() == fixture.model && m.variant() == variant)
+        .ok_or_else(|| format!("unknown model {} {variant}", fixture.model))
 }

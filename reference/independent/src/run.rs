@@ -48,7 +48,7 @@ impl Case {
 
     /// The number of stored states (all but the spike state).
     pub fn stored_states(&self) -> usize {
-        self.model.states().len() - self.model.has_spike_state() as usize
+        self.model.stored_states().len()
     }
 
     /// A one-line description.

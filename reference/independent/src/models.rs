@@ -61,6 +61,14 @@ impl Given {
     }
 }
 
+/// What a layer type has ([`ModelSpec::layout`]).
+struct Layout {
+    name: &'static str,
+    states: &'static [&'static str],
+    inputs: &'static [&'static str],
+    params: &'static [&'static str],
+}
+
 /// A model and its configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ModelSpec {
@@ -115,26 +123,73 @@ impl ModelSpec {
         all
     }
 
+    /// The layer type's name, its state variables (the spike state of
+    /// one-to-one recurrence last), input streams and raw parameters (in
+    /// order): one row per layer type.
+    fn layout(&self) -> Layout {
+        match self {
+            ModelSpec::Leaky { .. } => Layout {
+                name: "leaky",
+                states: &["mem"],
+                inputs: &["x"],
+                params: &["beta", "threshold", "graded"],
+            },
+            ModelSpec::Synaptic { .. } => Layout {
+                name: "synaptic",
+                states: &["syn", "mem"],
+                inputs: &["x"],
+                params: &["alpha", "beta", "threshold"],
+            },
+            ModelSpec::Alpha { .. } => Layout {
+                name: "alpha",
+                states: &["syn_exc", "syn_inh", "mem"],
+                inputs: &["x"],
+                params: &["alpha", "beta", "threshold"],
+            },
+            ModelSpec::Lapicque { .. } => Layout {
+                name: "lapicque",
+                states: &["mem"],
+                inputs: &["x"],
+                params: &["beta", "r", "c", "time_step", "threshold"],
+            },
+            ModelSpec::RLeaky {
+                all_to_all: false, ..
+            } => Layout {
+                name: "rleaky",
+                states: &["mem", "spk"],
+                inputs: &["x"],
+                params: &["beta", "v", "threshold"],
+            },
+            ModelSpec::RLeaky {
+                all_to_all: true, ..
+            } => Layout {
+                name: "rleaky_all_to_all",
+                states: &["mem"],
+                inputs: &["x", "rec"],
+                params: &["beta", "threshold"],
+            },
+            ModelSpec::RSynaptic {
+                all_to_all: false, ..
+            } => Layout {
+                name: "rsynaptic",
+                states: &["syn", "mem", "spk"],
+                inputs: &["x"],
+                params: &["alpha", "beta", "v", "threshold"],
+            },
+            ModelSpec::RSynaptic {
+                all_to_all: true, ..
+            } => Layout {
+                name: "rsynaptic_all_to_all",
+                states: &["syn", "mem"],
+                inputs: &["x", "rec"],
+                params: &["alpha", "beta", "threshold"],
+            },
+        }
+    }
+
     /// The model's name (snake case, the kernels' names).
     pub fn name(&self) -> &'static str {
-        match self {
-            ModelSpec::Leaky { .. } => "leaky",
-            ModelSpec::Synaptic { .. } => "synaptic",
-            ModelSpec::Alpha { .. } => "alpha",
-            ModelSpec::Lapicque { .. } => "lapicque",
-            ModelSpec::RLeaky {
-                all_to_all: false, ..
-            } => "rleaky",
-            ModelSpec::RLeaky {
-                all_to_all: true, ..
-            } => "rleaky_all_to_all",
-            ModelSpec::RSynaptic {
-                all_to_all: false, ..
-            } => "rsynaptic",
-            ModelSpec::RSynaptic {
-                all_to_all: true, ..
-            } => "rsynaptic_all_to_all",
-        }
+        self.layout().name
     }
 
     /// The configuration, as in vertex names: `"subtract"`, `"zero_nodelay"`,
@@ -163,23 +218,13 @@ impl ModelSpec {
 
     /// State variables (the spike state of one-to-one recurrence last).
     pub fn states(&self) -> &'static [&'static str] {
-        match self {
-            ModelSpec::Leaky { .. } | ModelSpec::Lapicque { .. } => &["mem"],
-            ModelSpec::Synaptic { .. } => &["syn", "mem"],
-            ModelSpec::Alpha { .. } => &["syn_exc", "syn_inh", "mem"],
-            ModelSpec::RLeaky {
-                all_to_all: false, ..
-            } => &["mem", "spk"],
-            ModelSpec::RLeaky {
-                all_to_all: true, ..
-            } => &["mem"],
-            ModelSpec::RSynaptic {
-                all_to_all: false, ..
-            } => &["syn", "mem", "spk"],
-            ModelSpec::RSynaptic {
-                all_to_all: true, ..
-            } => &["syn", "mem"],
-        }
+        self.layout().states
+    }
+
+    /// The states a step returns as outputs: all but the spike state.
+    pub fn stored_states(&self) -> &'static [&'static str] {
+        let states = self.states();
+        &states[..states.len() - self.has_spike_state() as usize]
     }
 
     /// True when the last state is the previous spike.
@@ -198,36 +243,12 @@ impl ModelSpec {
 
     /// Input streams.
     pub fn inputs(&self) -> &'static [&'static str] {
-        match self {
-            ModelSpec::RLeaky {
-                all_to_all: true, ..
-            }
-            | ModelSpec::RSynaptic {
-                all_to_all: true, ..
-            } => &["x", "rec"],
-            _ => &["x"],
-        }
+        self.layout().inputs
     }
 
     /// Raw parameters, in order.
     pub fn params(&self) -> &'static [&'static str] {
-        match self {
-            ModelSpec::Leaky { .. } => &["beta", "threshold", "graded"],
-            ModelSpec::Synaptic { .. } | ModelSpec::Alpha { .. } => &["alpha", "beta", "threshold"],
-            ModelSpec::Lapicque { .. } => &["beta", "r", "c", "time_step", "threshold"],
-            ModelSpec::RLeaky {
-                all_to_all: false, ..
-            } => &["beta", "v", "threshold"],
-            ModelSpec::RLeaky {
-                all_to_all: true, ..
-            } => &["beta", "threshold"],
-            ModelSpec::RSynaptic {
-                all_to_all: false, ..
-            } => &["alpha", "beta", "v", "threshold"],
-            ModelSpec::RSynaptic {
-                all_to_all: true, ..
-            } => &["alpha", "beta", "threshold"],
-        }
+        self.layout().params
     }
 
     /// True for models with the `reset_delay = false` option set to false.
@@ -346,8 +367,7 @@ impl ModelSpec {
                     Reset::Subtract => {
                         let decayed = t.mul(b, mem_prev);
                         let driven = t.add(decayed, x);
-                        let removed = t.mul(r, threshold);
-                        t.sub(driven, removed)
+                        t.sub_product(driven, r, threshold)
                     }
                     Reset::Zero => {
                         let one = t.constant(1.0);
@@ -361,8 +381,7 @@ impl ModelSpec {
                         t.add(decayed, x)
                     }
                 };
-                let z = t.sub(base, threshold);
-                let h = t.spike(z, surrogate, noise);
+                let h = fire(t, base, threshold, surrogate, noise);
                 let spk = t.mul(h, graded);
                 let mem = self.immediate_reset(t, base, spk, Some(graded), r, threshold);
                 (vec![mem], spk)
@@ -381,49 +400,30 @@ impl ModelSpec {
                 reset, all_to_all, ..
             } => {
                 let (a, b) = (p[0], p[1]);
-                let threshold = if all_to_all { p[2] } else { p[3] };
+                let (rec, threshold) = recurrence(t, all_to_all, &p[2..], prev, inputs);
                 let (syn_prev, mem_prev, x) = (prev[0], prev[1], inputs[0]);
-                let rec = if all_to_all {
-                    inputs[1]
-                } else {
-                    t.mul(prev[2], p[2])
-                };
                 let r = reset_signal(t, mem_prev, threshold);
                 let decayed_syn = t.mul(a, syn_prev);
                 let driven = t.add(decayed_syn, x);
                 let syn = t.add(driven, rec);
                 let (mem, spk) = self
                     .synaptic_membrane(t, surrogate, noise, reset, b, threshold, mem_prev, syn, r);
-                if all_to_all {
-                    (vec![syn, mem], spk)
-                } else {
-                    (vec![syn, mem, spk], spk)
-                }
+                self.with_spike_state(vec![syn, mem], spk)
             }
             ModelSpec::RLeaky {
                 reset, all_to_all, ..
             } => {
                 let b = p[0];
-                let threshold = if all_to_all { p[1] } else { p[2] };
+                let (rec, threshold) = recurrence(t, all_to_all, &p[1..], prev, inputs);
                 let (mem_prev, x) = (prev[0], inputs[0]);
-                let rec = if all_to_all {
-                    inputs[1]
-                } else {
-                    t.mul(prev[1], p[1])
-                };
                 let r = reset_signal(t, mem_prev, threshold);
                 let decayed = t.mul(b, mem_prev);
                 let driven = t.add(decayed, x);
                 let base = t.add(driven, rec);
-                let before = reset_base(t, reset, base, r, threshold);
-                let z = t.sub(before, threshold);
-                let spk = t.spike(z, surrogate, noise);
+                let before = reset_by(t, reset, base, r, threshold);
+                let spk = fire(t, before, threshold, surrogate, noise);
                 let mem = self.immediate_reset(t, before, spk, None, r, threshold);
-                if all_to_all {
-                    (vec![mem], spk)
-                } else {
-                    (vec![mem, spk], spk)
-                }
+                self.with_spike_state(vec![mem], spk)
             }
             ModelSpec::Alpha { reset } => {
                 let (a, b, threshold, tau) = (p[0], p[1], p[2], p[3]);
@@ -437,26 +437,20 @@ impl ModelSpec {
                 let mem_base = t.mul(tau, sum);
                 let (exc, inh, mem) = match reset {
                     Reset::Subtract => {
-                        let exc_removed = t.mul(threshold, r);
-                        let exc = t.sub(exc_base, exc_removed);
-                        let inh_removed = t.mul(inh_base, r);
-                        let inh = t.sub(inh_base, inh_removed);
+                        let exc = t.sub_product(exc_base, threshold, r);
+                        let inh = t.sub_product(inh_base, inh_base, r);
                         let negated = t.neg(inh_prev);
-                        let mem_removed = t.mul(negated, r);
-                        (exc, inh, t.sub(mem_base, mem_removed))
+                        (exc, inh, t.sub_product(mem_base, negated, r))
                     }
                     Reset::Zero => {
-                        let exc_removed = t.mul(exc_base, r);
-                        let exc = t.sub(exc_base, exc_removed);
-                        let inh_removed = t.mul(inh_base, r);
-                        let inh = t.sub(inh_base, inh_removed);
-                        let mem_removed = t.mul(mem_base, r);
-                        (exc, inh, t.sub(mem_base, mem_removed))
+                        // each minus its own base value times r
+                        let [exc, inh, mem] =
+                            [exc_base, inh_base, mem_base].map(|v| t.sub_product(v, v, r));
+                        (exc, inh, mem)
                     }
                     Reset::None => (exc_base, inh_base, mem_base),
                 };
-                let z = t.sub(mem, threshold);
-                let spk = t.spike(z, surrogate, noise);
+                let spk = fire(t, mem, threshold, surrogate, noise);
                 (vec![exc, inh, mem], spk)
             }
             ModelSpec::Lapicque { reset, .. } => {
@@ -468,12 +462,20 @@ impl ModelSpec {
                 let scaled = t.mul(scaled, dt);
                 let leaked = t.mul(leak, mem_prev);
                 let base = t.add(scaled, leaked);
-                let mem = reset_base(t, reset, base, r, threshold);
-                let z = t.sub(mem, threshold);
-                let spk = t.spike(z, surrogate, noise);
+                let mem = reset_by(t, reset, base, r, threshold);
+                let spk = fire(t, mem, threshold, surrogate, noise);
                 (vec![mem], spk)
             }
         }
+    }
+
+    /// A step's result: the states and the spike, which is also the last
+    /// state of one-to-one recurrence.
+    fn with_spike_state(&self, mut states: Vec<Var>, spk: Var) -> (Vec<Var>, Var) {
+        if self.has_spike_state() {
+            states.push(spk);
+        }
+        (states, spk)
     }
 
     /// Synaptic's membrane: `base = b·mem[t-1] + syn`, the reset, firing and
@@ -493,19 +495,13 @@ impl ModelSpec {
     ) -> (Var, Var) {
         let decayed = t.mul(b, mem_prev);
         let base = t.add(decayed, syn);
+        // zero: `base - base·r`, in this order (RLeaky's is `base - r·base`)
         let before = match reset {
-            Reset::Subtract => {
-                let removed = t.mul(r, threshold);
-                t.sub(base, removed)
-            }
-            Reset::Zero => {
-                let removed = t.mul(base, r);
-                t.sub(base, removed)
-            }
+            Reset::Subtract => t.sub_product(base, r, threshold),
+            Reset::Zero => t.sub_product(base, base, r),
             Reset::None => base,
         };
-        let z = t.sub(before, threshold);
-        let spk = t.spike(z, surrogate, noise);
+        let spk = fire(t, before, threshold, surrogate, noise);
         (
             self.immediate_reset(t, before, spk, None, r, threshold),
             spk,
@@ -532,34 +528,44 @@ impl ModelSpec {
             None => spk,
         };
         let d = t.sub(fired, r);
-        match reset {
-            Reset::Subtract => {
-                let removed = t.mul(d, threshold);
-                t.sub(mem, removed)
-            }
-            Reset::Zero => {
-                let removed = t.mul(d, mem);
-                t.sub(mem, removed)
-            }
-            Reset::None => mem,
-        }
+        reset_by(t, reset, mem, d, threshold)
     }
 }
 
-/// RLeaky's and Lapicque's reset of `base` by the delayed signal `r`:
-/// subtract `base - r·thr`, zero `base - r·base`, none `base`.
-fn reset_base(t: &mut Tape, reset: Reset, base: Var, r: Var, threshold: Var) -> Var {
+/// A reset of `value` by `signal`: subtract `value - signal·thr`, zero
+/// `value - signal·value`, none `value`. RLeaky's and Lapicque's reset by
+/// the delayed signal `r`, and every model's immediate reset by `d`.
+fn reset_by(t: &mut Tape, reset: Reset, value: Var, signal: Var, threshold: Var) -> Var {
     match reset {
-        Reset::Subtract => {
-            let removed = t.mul(r, threshold);
-            t.sub(base, removed)
-        }
-        Reset::Zero => {
-            let removed = t.mul(r, base);
-            t.sub(base, removed)
-        }
-        Reset::None => base,
+        Reset::Subtract => t.sub_product(value, signal, threshold),
+        Reset::Zero => t.sub_product(value, signal, value),
+        Reset::None => value,
     }
+}
+
+/// RLeaky's and RSynaptic's recurrent input and threshold, from the
+/// constants after the decays (`thr` all-to-all, `V, thr` one-to-one):
+/// all-to-all, the input stream `rec`; one-to-one, `spk[t-1]·V` (the spike
+/// is the last state).
+fn recurrence(
+    t: &mut Tape,
+    all_to_all: bool,
+    constants: &[Var],
+    prev: &[Var],
+    inputs: &[Var],
+) -> (Var, Var) {
+    if all_to_all {
+        (inputs[1], constants[0])
+    } else {
+        let spk_prev = prev[prev.len() - 1];
+        (t.mul(spk_prev, constants[0]), constants[1])
+    }
+}
+
+/// snnTorch's `fire`: `H(mem - thr)`, with the surrogate as derivative.
+fn fire(t: &mut Tape, mem: Var, threshold: Var, surrogate: Surrogate, noise: f64) -> Var {
+    let z = t.sub(mem, threshold);
+    t.spike(z, surrogate, noise)
 }
 
 /// `r = H(mem[t-1] - thr)`, detached.

@@ -139,6 +139,13 @@ impl Tape {
         self.push(Op::Div(a, b), self.value(a) / self.value(b))
     }
 
+    /// `x - a·b`: the product, then the difference, each rounded (the
+    /// resets' form).
+    pub fn sub_product(&mut self, x: Var, a: Var, b: Var) -> Var {
+        let product = self.mul(a, b);
+        self.sub(x, product)
+    }
+
     /// `-a`.
     pub fn neg(&mut self, a: Var) -> Var {
         self.push(Op::Neg(a), -self.value(a))
