@@ -321,10 +321,7 @@ fn no_panic_on_random_arguments() {
             Param::Scalar(f32::NAN),
         ];
         let Ok(layer) = Layer::new(
-            Leaky {
-                reset: Reset::Zero,
-                reset_delay: false,
-            },
+            Leaky::new(Reset::Zero, false),
             Atan::default(),
             batch,
             neurons,

@@ -109,20 +109,20 @@ impl<T: Real> SpikeFn<T> {
     }
 
     /// `h = H(z)` (for dual numbers, with the surrogate as derivative).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn fire<S: Surrogate>(&self, z: T) -> T {
         z.spike::<S>(&self.constants, self.noise)
     }
 
     /// `dL/dz` from `dL/dh`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn grad<S: Surrogate>(&self, z: T, grad: T) -> T {
         T::surrogate_grad::<S>(z, grad, &self.constants, self.noise)
     }
 }
 
 /// `1 - H(z)` as a number: 1 where the neuron did not spike.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn not_spiked<T: Real>(z: T) -> T {
     T::select(z.gt(T::zero()), T::zero(), T::one())
 }

@@ -50,25 +50,11 @@ pub fn with_kernel_types<V: KernelVisitor>(case: &Case, visitor: V) -> V::Output
         ModelSpec::Leaky {
             reset: r,
             reset_delay,
-        } => with_surrogate(
-            visitor,
-            k::Leaky {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::Leaky::new(reset(r), reset_delay), case),
         ModelSpec::Synaptic {
             reset: r,
             reset_delay,
-        } => with_surrogate(
-            visitor,
-            k::Synaptic {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::Synaptic::new(reset(r), reset_delay), case),
         ModelSpec::Alpha { reset: r } => {
             with_surrogate(visitor, k::Alpha { reset: reset(r) }, case)
         }
@@ -92,48 +78,24 @@ pub fn with_kernel_types<V: KernelVisitor>(case: &Case, visitor: V) -> V::Output
             reset: r,
             reset_delay,
             all_to_all: false,
-        } => with_surrogate(
-            visitor,
-            k::RLeaky {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RLeaky::new(reset(r), reset_delay), case),
         ModelSpec::RLeaky {
             reset: r,
             reset_delay,
             all_to_all: true,
-        } => with_surrogate(
-            visitor,
-            k::RLeakyAllToAll {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RLeakyAllToAll::new(reset(r), reset_delay), case),
         ModelSpec::RSynaptic {
             reset: r,
             reset_delay,
             all_to_all: false,
-        } => with_surrogate(
-            visitor,
-            k::RSynaptic {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RSynaptic::new(reset(r), reset_delay), case),
         ModelSpec::RSynaptic {
             reset: r,
             reset_delay,
             all_to_all: true,
         } => with_surrogate(
             visitor,
-            k::RSynapticAllToAll {
-                reset: reset(r),
-                reset_delay,
-            },
+            k::RSynapticAllToAll::new(reset(r), reset_delay),
             case,
         ),
     }

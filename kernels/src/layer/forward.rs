@@ -1,0 +1,197 @@
+//! The fused forward pass over a sequence: chunks of `CHUNK` neurons of a
+//! batch row carried through all time steps.
+
+use super::checks::{check_len, check_list};
+use super::{row, row_mut, Layer};
+use crate::error::Error;
+use crate::model::{Inputs, Model, Prepared, Specialized, States, MAX_INPUTS, MAX_STATES};
+use crate::real::Real;
+use crate::surrogate::Surrogate;
+
+/// [`Layer::forward`]'s loops, to compile per configuration.
+struct ForwardRun<
+    'l,
+    'p,
+    'a,
+    'b,
+    'c,
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    const CHUNK: usize,
+> {
+    layer: &'l Layer<'p, M, S, T, CHUNK>,
+    steps: usize,
+    inputs: &'a [&'a [T]],
+    initial: &'a [&'a [T]],
+    spikes: &'b mut [T],
+    states: &'b mut [&'c mut [T]],
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specialized
+    for ForwardRun<'_, '_, '_, '_, '_, M, S, T, CHUNK>
+{
+    type Output = ();
+    fn run<const CONFIG: usize>(self) {
+        self.layer.forward_with::<CONFIG>(
+            self.steps,
+            self.inputs,
+            self.initial,
+            self.spikes,
+            self.states,
+        );
+    }
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// The fused forward pass over `steps` time steps.
+    ///
+    /// - `inputs`: one `[T][B][M]` slice per input stream;
+    /// - `initial`: one `[B][M]` slice per state (all of [`Model::STATES`]);
+    /// - `spikes`: receives `[T][B][M]` spikes;
+    /// - `states`: one `[T][B][M]` slice per stored state (all states but the
+    ///   spike state of recurrent models), receiving the state after every
+    ///   step. The backward pass reads them.
+    pub fn forward(
+        &self,
+        steps: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) -> Result<(), Error> {
+        let len = self.sequence_len(steps)?;
+        check_list("input streams", inputs, M::INPUTS, len, false)?;
+        check_list("initial states", initial, M::STATES, self.elements(), false)?;
+        check_len("spikes", spikes.len(), len)?;
+        check_list(
+            "state trajectories",
+            states,
+            Self::stored_names(),
+            len,
+            false,
+        )?;
+        let run = ForwardRun {
+            layer: self,
+            steps,
+            inputs,
+            initial,
+            spikes,
+            states,
+        };
+        if Self::SPECIALIZED {
+            self.model.specialize(run);
+        } else {
+            run.run::<{ usize::MAX }>();
+        }
+        Ok(())
+    }
+
+    /// [`Layer::forward`] after the checks, for one configuration (the
+    /// `model` argument is a constant in each specialised copy): full chunks
+    /// of `CHUNK` neurons, then the rest of a row one neuron at a time.
+    fn forward_with<const CONFIG: usize>(
+        &self,
+        steps: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) {
+        let model = self.configured::<CONFIG>();
+        let full = self.neurons / CHUNK * CHUNK;
+        for b in 0..self.batch {
+            for m0 in (0..full).step_by(CHUNK) {
+                self.forward_chunk::<CHUNK>(model, steps, b, m0, inputs, initial, spikes, states);
+            }
+        }
+        if full < self.neurons {
+            self.forward_tail(steps, full, inputs, initial, spikes, states);
+        }
+    }
+
+    /// The neurons after the last full chunk, one at a time, compiled once
+    /// (not per configuration).
+    #[inline(never)]
+    fn forward_tail(
+        &self,
+        steps: usize,
+        full: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) {
+        for b in 0..self.batch {
+            for m in full..self.neurons {
+                self.forward_chunk::<1>(self.model, steps, b, m, inputs, initial, spikes, states);
+            }
+        }
+    }
+
+    /// The forward pass of neurons `m0..m0 + W` of batch row `b`.
+    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn forward_chunk<const W: usize>(
+        &self,
+        model: M,
+        steps: usize,
+        b: usize,
+        m0: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) {
+        let n = self.elements();
+        let row0 = b * self.neurons + m0;
+        let prepared = self.prepare_chunk::<W>(model, m0);
+        let zero = [T::zero(); W];
+        for t in 0..steps {
+            let at = t * n + row0;
+            let ins: [&[T; W]; MAX_INPUTS] =
+                core::array::from_fn(|k| row(inputs[k.min(M::INPUTS.len() - 1)], at));
+            // The states before the step: the previous step's outputs (still
+            // in cache) or the initial states. The outputs are written in place.
+            let (spikes_done, spikes_rest) = spikes.split_at_mut(at);
+            let mut prev: [&[T; W]; MAX_STATES] = [&zero; MAX_STATES];
+            let mut next: [Option<&mut [T; W]>; MAX_STATES] = [None, None, None];
+            for (k, trajectory) in states.iter_mut().enumerate() {
+                let (done, rest) = trajectory.split_at_mut(at);
+                prev[k] = if t == 0 {
+                    row(initial[k], row0)
+                } else {
+                    row(done, at - n)
+                };
+                next[k] = Some(row_mut(rest, 0));
+            }
+            if let Some(k) = M::SPIKE_STATE {
+                prev[k] = if t == 0 {
+                    row(initial[k], row0)
+                } else {
+                    row(spikes_done, at - n)
+                };
+            }
+            let spk: &mut [T; W] = row_mut(spikes_rest, 0);
+            let mut spare = [zero; MAX_STATES];
+            let [spare0, spare1, spare2] = &mut spare;
+            let [next0, next1, next2] = next;
+            let next = [
+                next0.unwrap_or(spare0),
+                next1.unwrap_or(spare1),
+                next2.unwrap_or(spare2),
+            ];
+            for i in 0..W {
+                let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
+                let before: States<T> = core::array::from_fn(|k| prev[k][i]);
+                let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                let noise = self.noise(T::SURROGATE_IN_FORWARD, t, row0 + i);
+                let (after, fired) = model.step::<T, S>(&p, &before, &x, &self.spike_fn(noise));
+                for k in 0..Self::stored_names().len() {
+                    next[k][i] = after[k];
+                }
+                spk[i] = fired;
+            }
+        }
+    }
+}
