@@ -3,10 +3,13 @@
 //! the operations differently), snnTorch's default parameters, and a
 //! surrogate defined outside the crate working in a layer.
 
+mod common;
+
+use common::any_surrogate::AnySurrogate;
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::models::Leaky;
 use snn_kernels::surrogate::*;
-use snn_kernels::Real;
+use snn_kernels::{Real, F16};
 
 const Z: &[f64] = &[
     -3.0, -1.0, -0.5, -0.1, -1e-3, -0.0, 0.0, 1e-3, 0.1, 0.5, 0.9, 1.0, 1.1, 2.5,
@@ -95,6 +98,43 @@ fn surrogates_follow_their_formulas() {
             }
         },
     );
+}
+
+/// The tests' run-time choice of surrogate gives each surrogate's own
+/// gradient, bit for bit, in both precisions and on awkward values.
+#[test]
+fn any_surrogate_equals_each_surrogate_bit_for_bit() {
+    let awkward = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-40, 70000.0];
+    for any in AnySurrogate::all() {
+        for &z in Z.iter().chain(&awkward) {
+            for (g, noise) in [(1.0, 0.25), (-0.75, 0.9), (f64::NAN, 0.0), (1e30, 0.5)] {
+                let c32 = constants_in::<f32, _>(&any);
+                let (z32, g32, n32) = (z as f32, g as f32, noise as f32);
+                let (a, b) = (
+                    AnySurrogate::grad(z32, g32, &c32, n32),
+                    any.direct_grad(z32, g32, n32),
+                );
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{} f32 z = {z}, g = {g}: {a} vs {b}",
+                    any.name()
+                );
+                let c16 = constants_in::<F16, _>(&any);
+                let (z16, g16, n16) = (F16::from_f64(z), F16::from_f64(g), F16::from_f64(noise));
+                let (a, b) = (
+                    AnySurrogate::grad(z16, g16, &c16, n16),
+                    any.direct_grad(z16, g16, n16),
+                );
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{} f16 z = {z}, g = {g}: {} vs {}",
+                    any.name(),
+                    a.to_f32(),
+                    b.to_f32()
+                );
+            }
+        }
+    }
 }
 
 #[test]
