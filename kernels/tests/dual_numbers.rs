@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::any_surrogate::AnySurrogate;
+use common::any_surrogate::{surrogates, AnySurrogate};
 use common::dual::Dual;
 use common::{forward, run, stored_states, Converted, Problem, Rng};
 use snn_kernels::model::Model;
@@ -98,7 +98,7 @@ fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u6
 /// One check per direction kind, so that a gradient that is wrong for one
 /// kind of argument cannot hide behind another.
 fn check_all<M: Model>(model: M) {
-    for s in AnySurrogate::all() {
+    for s in surrogates() {
         for per_neuron in [false, true] {
             for seed in 0..3 {
                 check(model, s, per_neuron, seed * 7 + model.config_index() as u64);

@@ -8,6 +8,7 @@
 mod common;
 
 use common::soft_f16::round16;
+use common::ulp::ulp;
 use snn_kernels::{math, F16};
 
 /// Error of `got` in units in the last place of the correctly rounded
@@ -17,20 +18,6 @@ fn ulps(got: f64, exact: f64, ulp_of: impl Fn(f64) -> f64) -> f64 {
         return 0.0;
     }
     (got - exact).abs() / ulp_of(exact)
-}
-
-/// The ulp of the binade of `x` in a format with `fraction` bits whose
-/// smallest normal exponent is `min_exponent`.
-fn ulp(x: f64, fraction: i32, min_exponent: i32) -> f64 {
-    let a = x.abs();
-    let mut e = a.log2().floor() as i32;
-    if 2f64.powi(e) > a {
-        e -= 1;
-    }
-    if 2f64.powi(e + 1) <= a {
-        e += 1;
-    }
-    2f64.powi(e.max(min_exponent) - fraction)
 }
 
 fn ulp32(x: f64) -> f64 {

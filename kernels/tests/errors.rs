@@ -232,21 +232,13 @@ fn gradient_outputs_must_match_the_parameter_kind() {
     let err = layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&mem0],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut g0],
-                params: &mut [&mut gb, &mut gt, &mut gg],
-            },
+            Saved::new(&[&x], &[&mem0], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(
+                &mut [&mut gx],
+                &mut [&mut g0],
+                &mut [&mut gb, &mut gt, &mut gg],
+            ),
         )
         .unwrap_err();
     assert_eq!(
@@ -338,21 +330,13 @@ fn no_panic_on_random_arguments() {
         let gs = vec![1.0; size(&mut rng)];
         let _ = layer.backward(
             steps,
-            Saved {
-                inputs: &[&x],
-                initial: &[&mem0],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &gs,
-                states: &[&gs],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut g0],
-                params: &mut [&mut gp, &mut [], &mut []],
-            },
+            Saved::new(&[&x], &[&mem0], &spikes, &[&mem]),
+            OutputGrads::new(&gs, &[&gs]),
+            InputGrads::new(
+                &mut [&mut gx],
+                &mut [&mut g0],
+                &mut [&mut gp, &mut [], &mut []],
+            ),
         );
         let mut state = mem0.clone();
         let _ = layer.step(0, &[&x], &mut [&mut state], &mut spikes);

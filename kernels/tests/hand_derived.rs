@@ -208,21 +208,9 @@ fn gradients<M: Model>(
     layer
         .backward(
             steps,
-            Saved {
-                inputs: &[x],
-                initial: &initial_refs,
-                spikes: &spikes,
-                states: &state_refs,
-            },
-            OutputGrads {
-                spikes: grad_spikes,
-                states: grad_states,
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut g0_refs,
-                params: &mut gp_refs,
-            },
+            Saved::new(&[x], &initial_refs, &spikes, &state_refs),
+            OutputGrads::new(grad_spikes, grad_states),
+            InputGrads::new(&mut [&mut gx], &mut g0_refs, &mut gp_refs),
         )
         .unwrap();
     (vec![gx], g0, gp)

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::any_surrogate::AnySurrogate;
+use common::any_surrogate::{surrogates, AnySurrogate};
 use common::soft_f16::SoftF16;
 use common::soft_f32::SoftF32;
 use common::{assert_runs_eq, run, stored_states, Bits, Problem, Rng};
@@ -123,7 +123,7 @@ fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u6
 }
 
 fn check_all<M: Model>(model: M) {
-    for surrogate in AnySurrogate::all() {
+    for surrogate in surrogates() {
         for per_neuron in [false, true] {
             let seed = 17 + model.config_index() as u64 * 3 + per_neuron as u64;
             check(model, surrogate, per_neuron, seed);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::any_surrogate::AnySurrogate;
+use common::any_surrogate::{any, AnySurrogate};
 use common::{assert_bits_eq, assert_runs_eq, run, stored_states, Problem, Rng};
 use snn_kernels::layer::{Layer, Param};
 use snn_kernels::model::Model;
@@ -130,11 +130,10 @@ fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u6
 fn check_all<M: Model>(model: M) {
     for per_neuron in [false, true] {
         let seed = 31 + model.config_index() as u64 * 2 + per_neuron as u64;
-        check(model, AnySurrogate::Atan(Atan::default()), per_neuron, seed);
-        let stochastic = StochasticSpikeOperator::default();
+        check(model, any(Atan::default()), per_neuron, seed);
         check(
             model,
-            AnySurrogate::StochasticSpikeOperator(stochastic),
+            any(StochasticSpikeOperator::default()),
             per_neuron,
             seed,
         );

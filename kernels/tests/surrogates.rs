@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::any_surrogate::AnySurrogate;
+use common::assert_bits_eq;
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::models::Leaky;
 use snn_kernels::surrogate::*;
@@ -19,7 +19,25 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
 }
 
+/// The kernels' `grad` against the formula, and [`AnySurrogate`] (the
+/// tests' run-time choice of surrogate) against the surrogate itself, bit
+/// for bit in both precisions and on awkward values.
 fn check<S: Surrogate>(s: S, formula: impl Fn(f64) -> f64) {
+    let any = AnySurrogate::of(&s).expect("a built-in surrogate");
+    assert_eq!(any.name(), S::NAME);
+    let awkward = [f64::NAN, f64::INFINITY, 1e-40, 70000.0];
+    for &z in Z.iter().chain(&awkward) {
+        for (g, noise) in [(1.0, 0.25), (-0.75, 0.9), (f64::NAN, 0.0), (1e30, 0.5)] {
+            let (z32, g32, n32) = (z as f32, g as f32, noise as f32);
+            let a = AnySurrogate::grad(z32, g32, &constants_in(&any), n32);
+            let b = S::grad(z32, g32, &constants_in(&s), n32);
+            assert_bits_eq(&format!("{} f32 at {z}, {g}", S::NAME), &[b], &[a]);
+            let (z16, g16, n16) = (F16::from_f64(z), F16::from_f64(g), F16::from_f64(noise));
+            let a = AnySurrogate::grad(z16, g16, &constants_in(&any), n16);
+            let b = S::grad(z16, g16, &constants_in(&s), n16);
+            assert_bits_eq(&format!("{} f16 at {z}, {g}", S::NAME), &[b], &[a]);
+        }
+    }
     let c = constants_in::<f64, S>(&s);
     for &z in Z {
         for g in [1.0, -0.75] {
@@ -100,43 +118,6 @@ fn surrogates_follow_their_formulas() {
     );
 }
 
-/// The tests' run-time choice of surrogate gives each surrogate's own
-/// gradient, bit for bit, in both precisions and on awkward values.
-#[test]
-fn any_surrogate_equals_each_surrogate_bit_for_bit() {
-    let awkward = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-40, 70000.0];
-    for any in AnySurrogate::all() {
-        for &z in Z.iter().chain(&awkward) {
-            for (g, noise) in [(1.0, 0.25), (-0.75, 0.9), (f64::NAN, 0.0), (1e30, 0.5)] {
-                let c32 = constants_in::<f32, _>(&any);
-                let (z32, g32, n32) = (z as f32, g as f32, noise as f32);
-                let (a, b) = (
-                    AnySurrogate::grad(z32, g32, &c32, n32),
-                    any.direct_grad(z32, g32, n32),
-                );
-                assert!(
-                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                    "{} f32 z = {z}, g = {g}: {a} vs {b}",
-                    any.name()
-                );
-                let c16 = constants_in::<F16, _>(&any);
-                let (z16, g16, n16) = (F16::from_f64(z), F16::from_f64(g), F16::from_f64(noise));
-                let (a, b) = (
-                    AnySurrogate::grad(z16, g16, &c16, n16),
-                    any.direct_grad(z16, g16, n16),
-                );
-                assert!(
-                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                    "{} f16 z = {z}, g = {g}: {} vs {}",
-                    any.name(),
-                    a.to_f32(),
-                    b.to_f32()
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn defaults_are_snntorchs() {
     assert_eq!(Atan::default().alpha, 2.0);
@@ -205,41 +186,17 @@ fn a_user_defined_surrogate_works_in_a_layer() {
     layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&[0.0, 0.0]],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [],
-                params: &mut [],
-            },
+            Saved::new(&[&x], &[&[0.0, 0.0]], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(&mut [&mut gx], &mut [], &mut []),
         )
         .unwrap_err(); // the initial-state gradient list must name every state
     layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&[0.0, 0.0]],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut []],
-                params: &mut [],
-            },
+            Saved::new(&[&x], &[&[0.0, 0.0]], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(&mut [&mut gx], &mut [&mut []], &mut []),
         )
         .unwrap();
     assert_eq!(gx, [1.0, 0.0], "inside the box 1/(2·0.5) = 1, outside 0");

@@ -1,8 +1,9 @@
 //! The fused backward pass through time: one reverse sweep per chunk of
 //! `CHUNK` neurons over all batch rows.
 
-use super::checks::{check_len, check_list};
-use super::{row, row_mut, InputGrads, Layer, OutputGrads, Saved};
+use super::checks::check_list;
+use super::{row, row_mut, stored_names, InputGrads, Layer, OutputGrads, Saved};
+use crate::error::check_len;
 use crate::error::Error;
 use crate::model::{
     no_gradient, Inputs, Model, Params, Prepared, Specialized, States, MAX_INPUTS, MAX_PARAMS,
@@ -57,7 +58,8 @@ impl Wanted for Flags {
     }
 }
 
-/// [`Layer::backward`]'s loops, to compile per configuration.
+/// [`Layer::backward`]'s loops over its checked arguments, to compile per
+/// configuration.
 struct BackwardRun<'l, 'p, 'a, 'b, 'c, 'd, M, S, T, const CHUNK: usize, G>
 where
     M: Model,
@@ -81,201 +83,63 @@ where
     G: Wanted,
 {
     type Output = ();
-    fn run<const CONFIG: usize>(self) {
-        self.layer.backward_with::<CONFIG, G>(
-            self.steps,
-            self.saved,
-            self.grads,
-            self.out,
-            self.wanted,
-        );
+
+    /// The pass for configuration `CONFIG`: full chunks of `CHUNK` neurons,
+    /// then the rest one neuron at a time, then the scalar parameters'
+    /// gradients.
+    fn run<const CONFIG: usize>(mut self) {
+        let layer = self.layer;
+        let model = layer.configured::<CONFIG>();
+        let full = layer.neurons / CHUNK * CHUNK;
+        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
+        for m0 in (0..full).step_by(CHUNK) {
+            self.chunk::<CHUNK>(model, m0, &mut scalar_sums);
+        }
+        if full < layer.neurons {
+            self.tail(full, &mut scalar_sums);
+        }
+        if self.wanted.param_grads() {
+            layer.write_scalar_grads(&scalar_sums, self.out.params);
+        }
     }
 }
 
-impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
-    /// The backward pass through time, in one reverse sweep.
-    ///
-    /// Reads what [`Layer::forward`] produced (`saved`) and the gradients of
-    /// the outputs (`grads`), writes the gradients of the inputs, the initial
-    /// states and the parameters (`out`; see [`InputGrads`]).
-    ///
-    /// The gradient flowing into the states after step `t` is what flows back
-    /// from step `t + 1` when `grads.states` is empty, and that plus
-    /// `grads.states[k][t]` (zero where a slice is empty) otherwise.
-    pub fn backward(
-        &self,
-        steps: usize,
-        saved: Saved<'_, T>,
-        grads: OutputGrads<'_, T>,
-        out: InputGrads<'_, '_, T>,
-    ) -> Result<(), Error> {
-        let len = self.sequence_len(steps)?;
-        let n = self.elements();
-        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
-        check_list("initial states", saved.initial, M::STATES, n, false)?;
-        check_len("spikes", saved.spikes.len(), len)?;
-        check_list(
-            "state trajectories",
-            saved.states,
-            Self::stored_names(),
-            len,
-            false,
-        )?;
-        check_len("spike gradients", grads.spikes.len(), len)?;
-        if !grads.states.is_empty() {
-            check_list(
-                "state gradients",
-                grads.states,
-                Self::stored_names(),
-                len,
-                true,
-            )?;
-        }
-        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
-        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
-        self.check_param_grads(out.params)?;
-        let mut out = out;
-        let state_grads = grads.states.iter().any(|g| !g.is_empty());
-        let param_grads = out.params.iter().any(|g| !g.is_empty());
-        #[cfg(not(debug_assertions))]
-        match (state_grads, param_grads) {
-            (false, false) => {
-                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, false>)
-            }
-            (false, true) => {
-                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, true>)
-            }
-            (true, false) => {
-                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, false>)
-            }
-            (true, true) => self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, true>),
-        }
-        #[cfg(debug_assertions)]
-        self.run_backward(
-            steps,
-            &saved,
-            &grads,
-            &mut out,
-            Flags {
-                state_grads,
-                param_grads,
-            },
-        );
-        Ok(())
-    }
-
-    /// [`Layer::backward`] after the checks: specialised per configuration
-    /// for wide chunks (see [`Layer`]'s `SPECIALIZED`).
-    fn run_backward<G: Wanted>(
-        &self,
-        steps: usize,
-        saved: &Saved<'_, T>,
-        grads: &OutputGrads<'_, T>,
-        out: &mut InputGrads<'_, '_, T>,
-        wanted: G,
-    ) {
-        let run = BackwardRun {
-            layer: self,
-            steps,
-            saved,
-            grads,
-            out,
-            wanted,
-        };
-        if Self::SPECIALIZED {
-            self.model.specialize(run)
-        } else {
-            run.run::<{ usize::MAX }>()
-        }
-    }
-
-    /// [`Layer::backward`] for one configuration, with the optional work
-    /// `wanted`.
-    fn backward_with<const CONFIG: usize, G: Wanted>(
-        &self,
-        steps: usize,
-        saved: &Saved<'_, T>,
-        grads: &OutputGrads<'_, T>,
-        out: &mut InputGrads<'_, '_, T>,
-        wanted: G,
-    ) {
-        let model = self.configured::<CONFIG>();
-        let full = self.neurons / CHUNK * CHUNK;
-        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
-        for m0 in (0..full).step_by(CHUNK) {
-            self.backward_chunk::<CHUNK, G>(
-                model,
-                steps,
-                m0,
-                saved,
-                grads,
-                out,
-                &mut scalar_sums,
-                wanted,
-            );
-        }
-        if full < self.neurons {
-            self.backward_tail(steps, full, saved, grads, out, &mut scalar_sums, wanted);
-        }
-        if wanted.param_grads() {
-            self.write_scalar_grads(&scalar_sums, out.params);
-        }
-    }
-
+impl<M, S, T, const CHUNK: usize, G> BackwardRun<'_, '_, '_, '_, '_, '_, M, S, T, CHUNK, G>
+where
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    G: Wanted,
+{
     /// The neurons after the last full chunk, one at a time, compiled once
     /// per gradient variant (not per configuration).
-    #[allow(clippy::too_many_arguments)]
     #[inline(never)]
-    fn backward_tail<G: Wanted>(
-        &self,
-        steps: usize,
-        full: usize,
-        saved: &Saved<'_, T>,
-        grads: &OutputGrads<'_, T>,
-        out: &mut InputGrads<'_, '_, T>,
-        scalar_sums: &mut Params<T>,
-        wanted: G,
-    ) {
-        for m in full..self.neurons {
-            self.backward_chunk::<1, G>(
-                self.model,
-                steps,
-                m,
-                saved,
-                grads,
-                out,
-                scalar_sums,
-                wanted,
-            );
+    fn tail(&mut self, full: usize, scalar_sums: &mut Params<T>) {
+        for m in full..self.layer.neurons {
+            self.chunk::<1>(self.layer.model, m, scalar_sums);
         }
     }
 
     /// The backward pass of neurons `m0..m0 + W`, over all batch rows.
-    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+    #[allow(clippy::needless_range_loop)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn backward_chunk<const W: usize, G: Wanted>(
-        &self,
-        model: M,
-        steps: usize,
-        m0: usize,
-        saved: &Saved<'_, T>,
-        grads: &OutputGrads<'_, T>,
-        out: &mut InputGrads<'_, '_, T>,
-        scalar_sums: &mut Params<T>,
-        wanted: G,
-    ) {
-        let n = self.elements();
+    fn chunk<const W: usize>(&mut self, model: M, m0: usize, scalar_sums: &mut Params<T>) {
+        let (layer, steps, wanted) = (self.layer, self.steps, self.wanted);
+        let (saved, grads, out) = (self.saved, self.grads, &mut *self.out);
+        let n = layer.elements();
         let zero = [T::zero(); W];
         let none = [no_gradient(); W];
-        let prepared = self.prepare_chunk::<W>(model, m0);
+        let prepared = layer.prepare_chunk::<W>(model, m0);
         let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
         let mut grad_in = [zero; MAX_INPUTS];
-        for b in 0..self.batch {
-            let row0 = b * self.neurons + m0;
+        for b in 0..layer.batch {
+            let row0 = b * layer.neurons + m0;
             let mut carry = [none; MAX_STATES];
             let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
             for t in (0..steps).rev() {
                 let at = t * n + row0;
+                // padding (module docs): rows past the model's states repeat its
+                // last state's, past its inputs its last input's (or `zero`)
                 let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
                     let k = k.min(M::STATES.len() - 1);
                     if t == 0 {
@@ -309,8 +173,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                         _ => &none,
                     });
                 let grad_spk: &[T; W] = row(grads.spikes, at);
-                // input gradients go straight to their rows (or to scratch when
-                // not wanted)
+                // input gradients go straight to their rows (or to the `spare`
+                // rows of `grad_in` when not wanted or past the model's inputs)
                 let [spare0, spare1] = &mut grad_in;
                 let mut given_rows = out
                     .inputs
@@ -334,7 +198,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                             carry[k][i]
                         }
                     });
-                    let spike = self.spike_fn(self.noise(true, t, row0 + i));
+                    let spike = layer.spike_fn(layer.noise(true, t, row0 + i));
                     let g = model.step_backward::<T, S>(
                         &p,
                         &before,
@@ -373,8 +237,100 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         if wanted.param_grads() {
             for i in 0..W {
                 let per_neuron: Prepared<T> = core::array::from_fn(|k| row_sums[k][i]);
-                self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
+                layer.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
             }
         }
+    }
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// The backward pass through time, in one reverse sweep.
+    ///
+    /// Reads what [`Layer::forward`] produced (`saved`) and the gradients of
+    /// the outputs (`grads`), writes the gradients of the inputs, the initial
+    /// states and the parameters (`out`; see [`InputGrads`]).
+    ///
+    /// The gradient flowing into the states after step `t` is what flows back
+    /// from step `t + 1` when `grads.states` is empty, and that plus
+    /// `grads.states[k][t]` (zero where a slice is empty) otherwise.
+    pub fn backward(
+        &self,
+        steps: usize,
+        saved: Saved<'_, T>,
+        grads: OutputGrads<'_, T>,
+        out: InputGrads<'_, '_, T>,
+    ) -> Result<(), Error> {
+        let len = self.sequence_len(steps)?;
+        let n = self.elements();
+        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
+        check_list("initial states", saved.initial, M::STATES, n, false)?;
+        check_len("spikes", saved.spikes.len(), len)?;
+        check_list(
+            "state trajectories",
+            saved.states,
+            stored_names::<M>(),
+            len,
+            false,
+        )?;
+        check_len("spike gradients", grads.spikes.len(), len)?;
+        if !grads.states.is_empty() {
+            check_list(
+                "state gradients",
+                grads.states,
+                stored_names::<M>(),
+                len,
+                true,
+            )?;
+        }
+        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
+        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
+        self.check_param_grads(out.params)?;
+        let mut out = out;
+        let state_grads = grads.states.iter().any(|g| !g.is_empty());
+        let param_grads = out.params.iter().any(|g| !g.is_empty());
+        #[cfg(not(debug_assertions))]
+        match (state_grads, param_grads) {
+            (false, false) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, false>)
+            }
+            (false, true) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, true>)
+            }
+            (true, false) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, false>)
+            }
+            (true, true) => self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, true>),
+        }
+        #[cfg(debug_assertions)]
+        self.run_backward(
+            steps,
+            &saved,
+            &grads,
+            &mut out,
+            Flags {
+                state_grads,
+                param_grads,
+            },
+        );
+        Ok(())
+    }
+
+    /// [`Layer::backward`] after the checks, with the optional work `wanted`.
+    fn run_backward<G: Wanted>(
+        &self,
+        steps: usize,
+        saved: &Saved<'_, T>,
+        grads: &OutputGrads<'_, T>,
+        out: &mut InputGrads<'_, '_, T>,
+        wanted: G,
+    ) {
+        self.dispatch(BackwardRun {
+            layer: self,
+            steps,
+            saved,
+            grads,
+            out,
+            wanted,
+        });
     }
 }

@@ -2,7 +2,7 @@
 //! on the parameters. Bad input returns an [`Error`] that says what to fix.
 
 use super::{Layer, Param};
-use crate::error::Error;
+use crate::error::{check_len, Error};
 use crate::model::Model;
 use crate::real::Real;
 use crate::surrogate::Surrogate;
@@ -50,18 +50,6 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             }
         }
         Ok(())
-    }
-}
-
-pub(super) fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::Length {
-            what,
-            expected,
-            actual,
-        })
     }
 }
 

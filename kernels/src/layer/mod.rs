@@ -71,7 +71,7 @@ mod param_grads;
 mod step;
 
 use crate::error::Error;
-use crate::model::{zeros, Model, Params, MAX_PARAMS, MAX_PREPARED};
+use crate::model::{zeros, Model, Params, Specialized, MAX_PARAMS, MAX_PREPARED};
 use crate::real::Real;
 use crate::rng;
 use crate::surrogate::{constants_in, SpikeFn, Surrogate, SurrogateConstants};
@@ -164,6 +164,48 @@ pub struct InputGrads<'a, 'b, T> {
     /// `dL/d parameter` per raw parameter: 1 value for a scalar parameter,
     /// `neurons` values for a per-neuron one. The list may be empty.
     pub params: &'a mut [&'b mut [T]],
+}
+
+impl<'a, T> Saved<'a, T> {
+    /// What the forward pass produced: `inputs`, `initial`, `spikes`,
+    /// `states`, as the fields.
+    pub const fn new(
+        inputs: &'a [&'a [T]],
+        initial: &'a [&'a [T]],
+        spikes: &'a [T],
+        states: &'a [&'a [T]],
+    ) -> Self {
+        Saved {
+            inputs,
+            initial,
+            spikes,
+            states,
+        }
+    }
+}
+
+impl<'a, T> OutputGrads<'a, T> {
+    /// The gradients of the spikes and of the stored states (`states` may
+    /// be empty), as the fields.
+    pub const fn new(spikes: &'a [T], states: &'a [&'a [T]]) -> Self {
+        OutputGrads { spikes, states }
+    }
+}
+
+impl<'a, 'b, T> InputGrads<'a, 'b, T> {
+    /// Where to write the gradients of the inputs, the initial states and
+    /// the parameters, as the fields.
+    pub fn new(
+        inputs: &'a mut [&'b mut [T]],
+        initial: &'a mut [&'b mut [T]],
+        params: &'a mut [&'b mut [T]],
+    ) -> Self {
+        InputGrads {
+            inputs,
+            initial,
+            params,
+        }
+    }
 }
 
 /// One layer: a model with its configuration, a surrogate, the batch and
@@ -356,11 +398,13 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         }
     }
 
-    /// The stored states: all but the spike state (which is the last).
-    fn stored_names() -> &'static [&'static str] {
-        match M::SPIKE_STATE {
-            Some(_) => &M::STATES[..M::STATES.len() - 1],
-            None => M::STATES,
+    /// Runs a fused pass: one copy per model configuration for wide chunks
+    /// (see `SPECIALIZED`), else one generic copy.
+    fn dispatch<R: Specialized>(&self, run: R) -> R::Output {
+        if Self::SPECIALIZED {
+            self.model.specialize(run)
+        } else {
+            run.run::<{ usize::MAX }>()
         }
     }
 
@@ -387,5 +431,13 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
             }
         }
         prepared
+    }
+}
+
+/// The stored states of `M`: all but the spike state (which is the last).
+fn stored_names<M: Model>() -> &'static [&'static str] {
+    match M::SPIKE_STATE {
+        Some(_) => &M::STATES[..M::STATES.len() - 1],
+        None => M::STATES,
     }
 }

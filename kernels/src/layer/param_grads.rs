@@ -3,8 +3,8 @@
 //! the fused backward pass shares (the order of the sums is in the module
 //! docs of [`crate::layer`]).
 
-use super::checks::check_len;
 use super::Layer;
+use crate::error::check_len;
 use crate::error::Error;
 use crate::model::{no_gradient, Model, Params, Prepared, MAX_PARAMS, MAX_PREPARED};
 use crate::real::Real;

@@ -2,8 +2,9 @@
 //! step, for all elements (for example with all-to-all recurrence, where a
 //! dense layer runs between steps).
 
-use super::checks::{check_len, check_list};
+use super::checks::check_list;
 use super::Layer;
+use crate::error::check_len;
 use crate::error::Error;
 use crate::model::{zeros, Inputs, Model, States};
 use crate::real::Real;

@@ -23,9 +23,13 @@
 //! | [`LeakySpikeOperator`] | `LSO` | slope = 0.1 | `g·H(z) + (1 - H(z))·slope·g` |
 //! | [`StochasticSpikeOperator`] | `SSO` | mean = 0, variance = 0.2 | `g·H(z) + g·(1 - H(z))·((u - 0.5 + mean)·variance)` |
 //!
+//! [`AnySurrogate`] is any of them chosen at run time (for tests and tools
+//! that sweep the surrogates and care more about compile time than speed).
+//!
 //! Every formula is evaluated left to right with snnTorch's operation order
 //! (for example `a / t` in PyTorch is `reciprocal(t) * a`).
 
+mod any;
 mod atan;
 mod fast_sigmoid;
 mod heaviside;
@@ -37,6 +41,7 @@ mod stochastic_spike_operator;
 mod straight_through;
 mod triangular;
 
+pub use self::any::AnySurrogate;
 pub use self::atan::Atan;
 pub use self::fast_sigmoid::FastSigmoid;
 pub use self::heaviside::Heaviside;

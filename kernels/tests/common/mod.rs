@@ -69,6 +69,7 @@ macro_rules! soft_float {
 pub mod any_surrogate;
 pub mod soft_f16;
 pub mod soft_f32;
+pub mod ulp;
 
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::model::Model;
@@ -409,21 +410,14 @@ pub fn run<M: Model, S: Surrogate, T: Real<Mask = bool>, const C: usize>(
         layer
             .backward(
                 prob.steps,
-                Saved {
-                    inputs: &data.input_refs(),
-                    initial: &data.initial_refs(),
-                    spikes: &spikes,
-                    states: &state_refs,
-                },
-                OutputGrads {
-                    spikes: grad_spikes,
-                    states: &grad_state_refs,
-                },
-                InputGrads {
-                    inputs: &mut gi,
-                    initial: &mut g0,
-                    params: &mut gp,
-                },
+                Saved::new(
+                    &data.input_refs(),
+                    &data.initial_refs(),
+                    &spikes,
+                    &state_refs,
+                ),
+                OutputGrads::new(grad_spikes, &grad_state_refs),
+                InputGrads::new(&mut gi, &mut g0, &mut gp),
             )
             .expect("backward");
     }
