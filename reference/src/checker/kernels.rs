@@ -131,10 +131,13 @@ impl KernelVisitor for RunFused<'_> {
     type Output = Result<Outcome, String>;
     fn visit<M: Model, S: ks::Surrogate>(self, model: M, surrogate: S) -> Self::Output {
         let case = self.0;
+        // the kernels compiled once per model and precision, not once per
+        // surrogate too: the surrogate is chosen at run time (same bits)
+        let surrogate = ks::AnySurrogate::of(&surrogate).ok_or("not a built-in surrogate")?;
         match case.precision {
-            Precision::F16 => run_kernels::<M, S, F16>(model, surrogate, case),
-            Precision::F32 => run_kernels::<M, S, f32>(model, surrogate, case),
-            Precision::F64 => run_kernels::<M, S, f64>(model, surrogate, case),
+            Precision::F16 => run_kernels::<M, _, F16>(model, surrogate, case),
+            Precision::F32 => run_kernels::<M, _, f32>(model, surrogate, case),
+            Precision::F64 => run_kernels::<M, _, f64>(model, surrogate, case),
         }
     }
 }
@@ -142,16 +145,7 @@ impl KernelVisitor for RunFused<'_> {
 /// A case's parameters as the layer takes them: one value is a scalar,
 /// more are per neuron.
 pub(super) fn layer_params<T: Copy>(params: &[Vec<T>]) -> Vec<Param<'_, T>> {
-    params
-        .iter()
-        .map(|p| {
-            if p.len() == 1 {
-                Param::Scalar(p[0])
-            } else {
-                Param::PerNeuron(p)
-            }
-        })
-        .collect()
+    params.iter().map(|p| Param::from_values(p)).collect()
 }
 
 /// Runs the fused forward and backward passes of the kernels on a case.
