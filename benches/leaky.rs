@@ -106,21 +106,9 @@ fn backward<T: Real<Mask = bool> + 'static>(
     layer
         .backward(
             s.steps,
-            Saved {
-                inputs: &[&b.x],
-                initial: &[&b.mem0],
-                spikes: &b.spikes,
-                states: &[&b.mem],
-            },
-            OutputGrads {
-                spikes: &b.grad_spikes,
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut b.grad_x],
-                initial: &mut [&mut b.grad_mem0],
-                params: &mut [],
-            },
+            Saved::new(&[&b.x], &[&b.mem0], &b.spikes, &[&b.mem]),
+            OutputGrads::new(&b.grad_spikes, &[]),
+            InputGrads::new(&mut [&mut b.grad_x], &mut [&mut b.grad_mem0], &mut []),
         )
         .expect("backward");
 }
