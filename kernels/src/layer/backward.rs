@@ -120,126 +120,12 @@ where
         }
     }
 
-    /// The backward pass of neurons `m0..m0 + W`, over all batch rows.
-    #[allow(clippy::needless_range_loop)]
+    /// [`Layer::backward_chunk`] with this pass's arguments.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn chunk<const W: usize>(&mut self, model: M, m0: usize, scalar_sums: &mut Params<T>) {
-        let (layer, steps, wanted) = (self.layer, self.steps, self.wanted);
-        let (saved, grads, out) = (self.saved, self.grads, &mut *self.out);
-        let n = layer.elements();
-        let zero = [T::zero(); W];
-        let none = [no_gradient(); W];
-        let prepared = layer.prepare_chunk::<W>(model, m0);
-        let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
-        let mut grad_in = [zero; MAX_INPUTS];
-        for b in 0..layer.batch {
-            let row0 = b * layer.neurons + m0;
-            let mut carry = [none; MAX_STATES];
-            let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
-            for t in (0..steps).rev() {
-                let at = t * n + row0;
-                // padding (module docs): rows past the model's states repeat its
-                // last state's, past its inputs its last input's (or `zero`)
-                let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
-                    let k = k.min(M::STATES.len() - 1);
-                    if t == 0 {
-                        row(saved.initial[k], row0)
-                    } else if Some(k) == M::SPIKE_STATE {
-                        row(saved.spikes, at - n)
-                    } else {
-                        row(saved.states[k], at - n)
-                    }
-                });
-                let next: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
-                    let k = k.min(M::STATES.len() - 1);
-                    if Some(k) == M::SPIKE_STATE {
-                        row(saved.spikes, at)
-                    } else {
-                        row(saved.states[k], at)
-                    }
-                });
-                // models that do not read the inputs backward get zeros
-                let ins: [&[T; W]; MAX_INPUTS] = core::array::from_fn(|k| {
-                    if model.backward_reads_inputs() {
-                        row(saved.inputs[k.min(M::INPUTS.len() - 1)], at)
-                    } else {
-                        &zero
-                    }
-                });
-                // the loss on the states, or -0 (adding it changes nothing)
-                let ext: [&[T; W]; MAX_STATES] =
-                    core::array::from_fn(|k| match grads.states.get(k) {
-                        Some(g) if !g.is_empty() => row(g, at),
-                        _ => &none,
-                    });
-                let grad_spk: &[T; W] = row(grads.spikes, at);
-                // input gradients go straight to their rows (or to the `spare`
-                // rows of `grad_in` when not wanted or past the model's inputs)
-                let [spare0, spare1] = &mut grad_in;
-                let mut given_rows = out
-                    .inputs
-                    .iter_mut()
-                    .map(|given| (!given.is_empty()).then(|| row_mut(given, at)));
-                let grad_in_rows: [&mut [T; W]; MAX_INPUTS] = [
-                    given_rows.next().flatten().unwrap_or(spare0),
-                    given_rows.next().flatten().unwrap_or(spare1),
-                ];
-                for i in 0..W {
-                    let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
-                    let before: States<T> = core::array::from_fn(|k| prev[k][i]);
-                    let after: States<T> = core::array::from_fn(|k| next[k][i]);
-                    let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
-                    // with no loss on the states nothing is added (adding -0
-                    // would change nothing but the speed)
-                    let grad_next: States<T> = core::array::from_fn(|k| {
-                        if wanted.state_grads() {
-                            carry[k][i] + ext[k][i]
-                        } else {
-                            carry[k][i]
-                        }
-                    });
-                    let spike = layer.spike_fn(layer.noise(true, t, row0 + i));
-                    let g = model.step_backward::<T, S>(
-                        &p,
-                        &before,
-                        &after,
-                        &x,
-                        &spike,
-                        grad_spk[i],
-                        &grad_next,
-                    );
-                    for k in 0..M::STATES.len() {
-                        carry[k][i] = g.prev[k];
-                    }
-                    for k in 0..M::INPUTS.len() {
-                        grad_in_rows[k][i] = g.inputs[k];
-                    }
-                    if wanted.param_grads() {
-                        for k in 0..M::PREPARED.len() {
-                            step_sums[k][i] = step_sums[k][i] + g.prepared[k];
-                        }
-                    }
-                }
-            }
-            for (given, values) in out.initial.iter_mut().zip(&carry) {
-                if !given.is_empty() {
-                    *row_mut(given, row0) = *values;
-                }
-            }
-            if wanted.param_grads() {
-                for (sums, step) in row_sums.iter_mut().zip(&step_sums).take(M::PREPARED.len()) {
-                    for i in 0..W {
-                        sums[i] = sums[i] + step[i];
-                    }
-                }
-            }
-        }
-        if wanted.param_grads() {
-            for i in 0..W {
-                let per_neuron: Prepared<T> = core::array::from_fn(|k| row_sums[k][i]);
-                layer.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
-            }
-        }
+        let pass = (self.steps, self.saved, self.grads);
+        self.layer
+            .backward_chunk::<W, G>(model, m0, pass, self.out, scalar_sums, self.wanted);
     }
 }
 
@@ -332,5 +218,140 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             out,
             wanted,
         });
+    }
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// The backward pass of neurons `m0..m0 + W`, over all batch rows, for
+    /// `pass = (steps, saved, grads)`. (A method of the layer with the
+    /// buffers as arguments, not of [`BackwardRun`]: arguments tell the
+    /// optimiser that the buffers do not alias the layer, so that the
+    /// layer's constants stay in registers.)
+    #[allow(clippy::needless_range_loop)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn backward_chunk<const W: usize, G: Wanted>(
+        &self,
+        model: M,
+        m0: usize,
+        pass: (usize, &Saved<'_, T>, &OutputGrads<'_, T>),
+        out: &mut InputGrads<'_, '_, T>,
+        scalar_sums: &mut Params<T>,
+        wanted: G,
+    ) {
+        let (steps, saved, grads) = pass;
+        let n = self.elements();
+        let zero = [T::zero(); W];
+        let none = [no_gradient(); W];
+        let prepared = self.prepare_chunk::<W>(model, m0);
+        let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
+        let mut grad_in = [zero; MAX_INPUTS];
+        for b in 0..self.batch {
+            let row0 = b * self.neurons + m0;
+            let mut carry = [none; MAX_STATES];
+            let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
+            for t in (0..steps).rev() {
+                let at = t * n + row0;
+                // padding (module docs): rows past the model's states repeat its
+                // last state's, past its inputs its last input's (or `zero`)
+                let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
+                    let k = k.min(M::STATES.len() - 1);
+                    if t == 0 {
+                        row(saved.initial[k], row0)
+                    } else if Some(k) == M::SPIKE_STATE {
+                        row(saved.spikes, at - n)
+                    } else {
+                        row(saved.states[k], at - n)
+                    }
+                });
+                let next: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
+                    let k = k.min(M::STATES.len() - 1);
+                    if Some(k) == M::SPIKE_STATE {
+                        row(saved.spikes, at)
+                    } else {
+                        row(saved.states[k], at)
+                    }
+                });
+                // models that do not read the inputs backward get zeros
+                let ins: [&[T; W]; MAX_INPUTS] = core::array::from_fn(|k| {
+                    if model.backward_reads_inputs() {
+                        row(saved.inputs[k.min(M::INPUTS.len() - 1)], at)
+                    } else {
+                        &zero
+                    }
+                });
+                // the loss on the states, or -0 (adding it changes nothing)
+                let ext: [&[T; W]; MAX_STATES] =
+                    core::array::from_fn(|k| match grads.states.get(k) {
+                        Some(g) if !g.is_empty() => row(g, at),
+                        _ => &none,
+                    });
+                let grad_spk: &[T; W] = row(grads.spikes, at);
+                // input gradients go straight to their rows (or to the `spare`
+                // rows of `grad_in` when not wanted or past the model's inputs)
+                let [spare0, spare1] = &mut grad_in;
+                let mut given_rows = out
+                    .inputs
+                    .iter_mut()
+                    .map(|given| (!given.is_empty()).then(|| row_mut(given, at)));
+                let grad_in_rows: [&mut [T; W]; MAX_INPUTS] = [
+                    given_rows.next().flatten().unwrap_or(spare0),
+                    given_rows.next().flatten().unwrap_or(spare1),
+                ];
+                for i in 0..W {
+                    let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
+                    let before: States<T> = core::array::from_fn(|k| prev[k][i]);
+                    let after: States<T> = core::array::from_fn(|k| next[k][i]);
+                    let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                    // with no loss on the states nothing is added (adding -0
+                    // would change nothing but the speed)
+                    let grad_next: States<T> = core::array::from_fn(|k| {
+                        if wanted.state_grads() {
+                            carry[k][i] + ext[k][i]
+                        } else {
+                            carry[k][i]
+                        }
+                    });
+                    let spike = self.spike_fn(self.noise(true, t, row0 + i));
+                    let g = model.step_backward::<T, S>(
+                        &p,
+                        &before,
+                        &after,
+                        &x,
+                        &spike,
+                        grad_spk[i],
+                        &grad_next,
+                    );
+                    for k in 0..M::STATES.len() {
+                        carry[k][i] = g.prev[k];
+                    }
+                    for k in 0..M::INPUTS.len() {
+                        grad_in_rows[k][i] = g.inputs[k];
+                    }
+                    if wanted.param_grads() {
+                        for k in 0..M::PREPARED.len() {
+                            step_sums[k][i] = step_sums[k][i] + g.prepared[k];
+                        }
+                    }
+                }
+            }
+            for (given, values) in out.initial.iter_mut().zip(&carry) {
+                if !given.is_empty() {
+                    *row_mut(given, row0) = *values;
+                }
+            }
+            if wanted.param_grads() {
+                for (sums, step) in row_sums.iter_mut().zip(&step_sums).take(M::PREPARED.len()) {
+                    for i in 0..W {
+                        sums[i] = sums[i] + step[i];
+                    }
+                }
+            }
+        }
+        if wanted.param_grads() {
+            for i in 0..W {
+                let per_neuron: Prepared<T> = core::array::from_fn(|k| row_sums[k][i]);
+                self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
+            }
+        }
     }
 }

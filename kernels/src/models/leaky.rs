@@ -90,6 +90,7 @@ impl Model for Leaky {
             p[THRESHOLD],
             Some(p[GRADED]),
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
             |r| self.charge(p, mem_prev, r, inputs[X]),
         );
         let mut next = zeros();
@@ -110,9 +111,16 @@ impl Model for Leaky {
     ) -> StepGrads<T> {
         let (b, threshold, g) = (p[B], p[THRESHOLD], Some(p[GRADED]));
         let mem_prev = prev[MEM];
-        let m = refire::<T, S>(self.0, mem_prev, next[MEM], threshold, g, spike, |r| {
-            self.charge(p, mem_prev, r, inputs[X])
-        });
+        let m = refire::<T, S>(
+            self.0,
+            mem_prev,
+            next[MEM],
+            threshold,
+            g,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| self.charge(p, mem_prev, r, inputs[X]),
+        );
         let mg = fire_and_reset_backward::<T, S>(
             self.0,
             &m,

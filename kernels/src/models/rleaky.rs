@@ -111,6 +111,7 @@ impl<T: Real> Core<T> {
             self.threshold,
             None,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
             |r| self.charge(x, rec, r),
         );
         (m.mem, m.fired.spk)
@@ -127,6 +128,7 @@ impl<T: Real> Core<T> {
             self.threshold,
             None,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
             |r| self.charge(x, rec, r),
         )
     }

@@ -90,7 +90,12 @@ impl Model for RSynaptic {
         use one_to_one::{input::X, prepared::*, state::*};
         let rec = prev[SPK] * p[V];
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
-        let (syn, mem, spk) = core.forward::<S>(self.0, spike, |leak| leak + inputs[X] + rec);
+        let (syn, mem, spk) = core.forward::<S>(
+            self.0,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + rec,
+        );
         let mut next = zeros();
         next[SYN] = syn;
         next[MEM] = mem;
@@ -170,8 +175,12 @@ impl Model for RSynapticAllToAll {
     ) -> (States<T>, T) {
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
-        let (syn, mem, spk) =
-            core.forward::<S>(self.0, spike, |leak| leak + inputs[X] + inputs[REC]);
+        let (syn, mem, spk) = core.forward::<S>(
+            self.0,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + inputs[REC],
+        );
         let mut next = zeros();
         next[SYN] = syn;
         next[MEM] = mem;

@@ -111,9 +111,16 @@ impl<T: Real> SynapticStep<T> {
         grad_mem_next: T,
     ) -> SynapticGrads<T> {
         let (b, threshold, mem_prev) = (self.b, self.threshold, self.mem_prev);
-        let m = refire::<T, S>(config, mem_prev, mem_next, threshold, None, spike, |r| {
-            charge(config.reset, b, mem_prev, syn, r, threshold)
-        });
+        let m = refire::<T, S>(
+            config,
+            mem_prev,
+            mem_next,
+            threshold,
+            None,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| charge(config.reset, b, mem_prev, syn, r, threshold),
+        );
         let mg = fire_and_reset_backward::<T, S>(
             config,
             &m,
@@ -181,9 +188,12 @@ impl Model for Synaptic {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let (syn, mem, spk) = self
-            .core(p, prev)
-            .forward::<S>(self.0, spike, |leak| leak + inputs[X]);
+        let (syn, mem, spk) = self.core(p, prev).forward::<S>(
+            self.0,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X],
+        );
         let mut next = zeros();
         next[SYN] = syn;
         next[MEM] = mem;

@@ -250,46 +250,51 @@ pub struct Run<T> {
 
 /// Bits of a float for comparison, all NaNs equal.
 pub trait Bits: Copy {
-    fn key(self) -> u64;
-    fn show(self) -> String;
+    /// Hex digits to show, with the `0x`.
+    const HEX: usize;
+    fn bits(self) -> u64;
+    fn value(self) -> f64;
+
+    fn key(self) -> u64 {
+        if self.value().is_nan() {
+            u64::MAX
+        } else {
+            self.bits()
+        }
+    }
+
+    fn show(self) -> String {
+        format!("{:e} ({:#0w$x})", self.value(), self.bits(), w = Self::HEX)
+    }
 }
 
 impl Bits for f32 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits() as u64
-        }
+    const HEX: usize = 10;
+    fn bits(self) -> u64 {
+        self.to_bits().into()
     }
-    fn show(self) -> String {
-        format!("{self:e} ({:#010x})", self.to_bits())
+    fn value(self) -> f64 {
+        self.into()
     }
 }
 
 impl Bits for f64 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits()
-        }
+    const HEX: usize = 18;
+    fn bits(self) -> u64 {
+        self.to_bits()
     }
-    fn show(self) -> String {
-        format!("{self:e} ({:#018x})", self.to_bits())
+    fn value(self) -> f64 {
+        self
     }
 }
 
 impl Bits for snn_kernels::F16 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits() as u64
-        }
+    const HEX: usize = 6;
+    fn bits(self) -> u64 {
+        self.to_bits().into()
     }
-    fn show(self) -> String {
-        format!("{} ({:#06x})", self.to_f32(), self.to_bits())
+    fn value(self) -> f64 {
+        self.to_f64()
     }
 }
 

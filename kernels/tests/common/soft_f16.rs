@@ -98,14 +98,11 @@ soft_float!(SoftF16, round16, {
 });
 
 impl crate::common::Bits for SoftF16 {
-    fn key(self) -> u64 {
-        if self.0.is_nan() {
-            u64::MAX
-        } else {
-            encode(self.0) as u64
-        }
+    const HEX: usize = 6;
+    fn bits(self) -> u64 {
+        encode(self.0).into()
     }
-    fn show(self) -> String {
-        format!("{} ({:#06x})", self.0, encode(self.0))
+    fn value(self) -> f64 {
+        self.0
     }
 }
