@@ -118,11 +118,7 @@ fn parameters_are_checked() {
         Atan::default(),
         1,
         3,
-        &[
-            Param::PerNeuron(&beta),
-            Param::Scalar(1.0),
-            Param::Scalar(1.0),
-        ],
+        &[&beta[..], &[1.0], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
     assert_eq!(
@@ -165,11 +161,7 @@ fn alpha_needs_alpha_above_beta() {
         Atan::default(),
         1,
         3,
-        &[
-            Param::PerNeuron(&alphas),
-            Param::Scalar(0.6),
-            Param::Scalar(1.0),
-        ],
+        &[&alphas[..], &[0.6], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
     assert_eq!(err.to_string(), "alpha: alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1 (neuron 1)");
