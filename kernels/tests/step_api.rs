@@ -144,3 +144,50 @@ fn check_all<M: Model>(model: M) {
 fn step_by_step_equals_fused_and_chunk_width_does_not_matter() {
     for_each_model_config!(check_all);
 }
+
+#[test]
+fn configurations_round_trip_through_their_numbers() {
+    use snn_kernels::model::{Reset, ResetConfig};
+    use snn_kernels::models::Leaky;
+    let names: Vec<&str> = (0..ResetConfig::COUNT)
+        .map(|i| {
+            let config = ResetConfig::from_index(i);
+            assert_eq!(config.index(), i);
+            config.variant()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "subtract_nodelay",
+            "subtract",
+            "zero_nodelay",
+            "zero",
+            "none_nodelay",
+            "none"
+        ]
+    );
+    assert_eq!(
+        ResetConfig::default(),
+        ResetConfig::new(Reset::Subtract, true)
+    );
+    assert_eq!(Leaky::default(), Leaky::new(Reset::Subtract, true));
+    assert_eq!(
+        Leaky::from(ResetConfig::from_index(2)),
+        Leaky::new(Reset::Zero, false)
+    );
+
+    fn round_trip<M: Model>(model: M, seen: &mut Vec<String>) {
+        let again = M::from_config_index(model.config_index());
+        assert_eq!(again.config_index(), model.config_index());
+        assert_eq!(again.variant(), model.variant());
+        seen.push(format!("{} {}", M::NAME, model.variant()));
+    }
+    let mut seen = Vec::new();
+    for_each_model_config!(round_trip, &mut seen);
+    let count = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "variant names are distinct per model");
+    assert_eq!(count, 6 * 6 + 3 + 12, "every configuration of every model");
+}
