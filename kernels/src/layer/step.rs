@@ -31,14 +31,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         check_len("spikes", spikes.len(), n)?;
         for element in 0..n {
             let p = self.model.prepare(&self.raw_params(element % self.neurons));
-            let mut prev: States<T> = zeros();
-            for (k, value) in prev.iter_mut().enumerate().take(M::STATES.len()) {
-                *value = state[k][element];
-            }
-            let mut ins: Inputs<T> = zeros();
-            for (k, value) in ins.iter_mut().enumerate().take(M::INPUTS.len()) {
-                *value = inputs[k][element];
-            }
+            let (prev, ins): (States<T>, Inputs<T>) =
+                (gather(state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(T::SURROGATE_IN_FORWARD, step, element));
             let (next, spk) = self.model.step::<T, S>(&p, &prev, &ins, &spike);
             for (k, value) in next.iter().enumerate().take(M::STATES.len()) {
@@ -98,18 +92,10 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         }
         for element in 0..n {
             let p = self.model.prepare(&self.raw_params(element % self.neurons));
-            let mut prev_state: States<T> = zeros();
-            let mut next_state: States<T> = zeros();
-            let mut grad_next: States<T> = zeros();
-            for k in 0..M::STATES.len() {
-                prev_state[k] = prev[k][element];
-                next_state[k] = next[k][element];
-                grad_next[k] = grad_state[k][element];
-            }
-            let mut ins: Inputs<T> = zeros();
-            for (k, value) in ins.iter_mut().enumerate().take(M::INPUTS.len()) {
-                *value = inputs[k][element];
-            }
+            let (prev_state, next_state): (States<T>, States<T>) =
+                (gather(prev, element), gather(next, element));
+            let (grad_next, ins): (States<T>, Inputs<T>) =
+                (gather(grad_state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(true, step, element));
             let g = self.model.step_backward::<T, S>(
                 &p,
@@ -137,4 +123,14 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         }
         Ok(())
     }
+}
+
+/// Element `element` of every slice of `list` (one per state or input
+/// stream), padded with zeros to the fixed size `N`.
+fn gather<T: Real, L: AsRef<[T]>, const N: usize>(list: &[L], element: usize) -> [T; N] {
+    let mut values = zeros();
+    for (value, slice) in values.iter_mut().zip(list) {
+        *value = slice.as_ref()[element];
+    }
+    values
 }
