@@ -70,7 +70,10 @@ impl<T: Real<Mask = bool>> Buffers<T> {
     }
 }
 
-fn layer<T: Real<Mask = bool> + 'static>(s: &Shape) -> Layer<'static, Leaky, Atan, T> {
+/// The benchmarked layer: Leaky neurons with the atan surrogate.
+type LeakyLayer<T> = Layer<'static, Leaky, Atan, T>;
+
+fn layer<T: Real<Mask = bool> + 'static>(s: &Shape) -> LeakyLayer<T> {
     let params = [T::constant(0.9), T::one(), T::one()].map(Param::Scalar);
     Layer::new(
         Leaky::default(),
@@ -82,47 +85,25 @@ fn layer<T: Real<Mask = bool> + 'static>(s: &Shape) -> Layer<'static, Leaky, Ata
     .expect("valid layer")
 }
 
-fn forward<T: Real<Mask = bool> + 'static>(
-    layer: &Layer<'static, Leaky, Atan, T>,
-    s: &Shape,
-    b: &mut Buffers<T>,
-) {
-    layer
-        .forward(
-            s.steps,
-            &[&b.x],
-            &[&b.mem0],
-            &mut b.spikes,
-            &mut [&mut b.mem],
-        )
-        .expect("forward");
-}
+impl<T: Real<Mask = bool> + 'static> Buffers<T> {
+    fn forward(&mut self, layer: &LeakyLayer<T>, s: &Shape) {
+        let mem = &mut [&mut self.mem[..]];
+        let (x, mem0) = (&[&self.x[..]], &[&self.mem0[..]]);
+        layer
+            .forward(s.steps, x, mem0, &mut self.spikes, mem)
+            .expect("forward");
+    }
 
-fn backward<T: Real<Mask = bool> + 'static>(
-    layer: &Layer<'static, Leaky, Atan, T>,
-    s: &Shape,
-    b: &mut Buffers<T>,
-) {
-    layer
-        .backward(
-            s.steps,
-            Saved {
-                inputs: &[&b.x],
-                initial: &[&b.mem0],
-                spikes: &b.spikes,
-                states: &[&b.mem],
-            },
-            OutputGrads {
-                spikes: &b.grad_spikes,
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut b.grad_x],
-                initial: &mut [&mut b.grad_mem0],
-                params: &mut [],
-            },
-        )
-        .expect("backward");
+    fn backward(&mut self, layer: &LeakyLayer<T>, s: &Shape) {
+        let (x, mem0, mem) = ([&self.x[..]], [&self.mem0[..]], [&self.mem[..]]);
+        let (mut grad_x, mut grad_mem0) = ([&mut self.grad_x[..]], [&mut self.grad_mem0[..]]);
+        let saved = Saved::new(&x, &mem0, &self.spikes, &mem);
+        let grads = OutputGrads::new(&self.grad_spikes, &[]);
+        let out = InputGrads::new(&mut grad_x, &mut grad_mem0, &mut []);
+        layer
+            .backward(s.steps, saved, grads, out)
+            .expect("backward");
+    }
 }
 
 fn bench_precision<T: Real<Mask = bool> + 'static>(c: &mut Criterion, name: &str) {
@@ -136,12 +117,12 @@ fn bench_precision<T: Real<Mask = bool> + 'static>(c: &mut Criterion, name: &str
         .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(len));
     group.bench_function("forward", |bench| {
-        bench.iter(|| forward(&layer, &s, &mut buffers))
+        bench.iter(|| buffers.forward(&layer, &s))
     });
     group.bench_function("forward_backward", |bench| {
         bench.iter(|| {
-            forward(&layer, &s, &mut buffers);
-            backward(&layer, &s, &mut buffers);
+            buffers.forward(&layer, &s);
+            buffers.backward(&layer, &s);
         })
     });
     group.finish();
@@ -247,15 +228,15 @@ fn summary() {
         );
     };
     let layer32 = layer::<f32>(&s);
-    let f = best(5, || forward(&layer32, &s, &mut f32b));
-    let b = best(5, || backward(&layer32, &s, &mut f32b));
+    let f = best(5, || f32b.forward(&layer32, &s));
+    let b = best(5, || f32b.backward(&layer32, &s));
     report("f32", 4.0, f, b);
     drop(f32b);
 
     let mut f16b = Buffers::<F16>::new(&s);
     let layer16 = layer::<F16>(&s);
-    let f = best(3, || forward(&layer16, &s, &mut f16b));
-    let b = best(3, || backward(&layer16, &s, &mut f16b));
+    let f = best(3, || f16b.forward(&layer16, &s));
+    let b = best(3, || f16b.backward(&layer16, &s));
     report("f16", 2.0, f, b);
 }
 

@@ -191,21 +191,13 @@ fn run<T: Real<Mask = bool>>(
         let t1 = Instant::now();
         layer.backward(
             steps,
-            Saved {
-                inputs: &[&x],
-                initial: &[&mem0],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &grad_spikes,
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut grad_x],
-                initial: &mut [&mut grad_mem0],
-                params: &mut [&mut grad_beta, &mut grad_threshold, &mut []],
-            },
+            Saved::new(&[&x], &[&mem0], &spikes, &[&mem]),
+            OutputGrads::new(&grad_spikes, &[]),
+            InputGrads::new(
+                &mut [&mut grad_x],
+                &mut [&mut grad_mem0],
+                &mut [&mut grad_beta, &mut grad_threshold, &mut []],
+            ),
         )?;
         let t2 = Instant::now();
         forward_best = forward_best.min((t1 - t0).as_secs_f64());

@@ -9,19 +9,10 @@
 
 use snn_kernels::{math, F16};
 
-/// The ulp of the binade of `x` (a format with `fraction` bits whose
-/// smallest normal exponent is `min_exponent`).
-fn ulp(x: f64, fraction: i32, min_exponent: i32) -> f64 {
-    let a = x.abs();
-    let mut e = a.log2().floor() as i32;
-    if 2f64.powi(e) > a {
-        e -= 1;
-    }
-    if 2f64.powi(e + 1) <= a {
-        e += 1;
-    }
-    2f64.powi(e.max(min_exponent) - fraction)
-}
+#[path = "../tests/common/ulp.rs"]
+mod ulp;
+
+use ulp::ulp;
 
 struct Row {
     max_ulp: f64,
@@ -122,33 +113,57 @@ fn binary16(
 fn main() {
     println!("| function | inputs | count | max error, ulp | correctly rounded |");
     println!("| --- | --- | --- | --- | --- |");
-    if std::env::var_os("ACCURACY_F16_ONLY").is_none() {
-        binary32("exp, f32", "[-104, 89]", math::exp, f64::exp, |x| {
+    type Row32 = (
+        &'static str,
+        &'static str,
+        fn(f32) -> f32,
+        fn(f64) -> f64,
+        fn(f32) -> bool,
+    );
+    type Row16 = (
+        &'static str,
+        &'static str,
+        fn(F16) -> F16,
+        fn(f64) -> f64,
+        fn(f64) -> bool,
+    );
+    let rows32: [Row32; 3] = [
+        ("exp, f32", "[-104, 89]", math::exp, f64::exp, |x| {
             (-104.0..=89.0).contains(&x)
-        });
-        binary32("ln, f32", "(0, inf)", math::ln, f64::ln, |x| {
+        }),
+        ("ln, f32", "(0, inf)", math::ln, f64::ln, |x| {
             x > 0.0 && x.is_finite()
-        });
-        binary32(
+        }),
+        (
             "atan, f32",
             "all finite",
             math::atan,
             f64::atan,
             f32::is_finite,
-        );
-    }
+        ),
+    ];
     // beyond ln(65504) = 11.09 the result saturates to 65504 (finite overflow)
-    binary16("exp, f16", "[-18, 11.09]", math::exp, f64::exp, |x| {
-        (-18.0..=11.09).contains(&x)
-    });
-    binary16("ln, f16", "(0, 65504]", math::ln, f64::ln, |x| {
-        x > 0.0 && x.is_finite()
-    });
-    binary16(
-        "atan, f16",
-        "all finite",
-        math::atan,
-        f64::atan,
-        f64::is_finite,
-    );
+    let rows16: [Row16; 3] = [
+        ("exp, f16", "[-18, 11.09]", math::exp, f64::exp, |x| {
+            (-18.0..=11.09).contains(&x)
+        }),
+        ("ln, f16", "(0, 65504]", math::ln, f64::ln, |x| {
+            x > 0.0 && x.is_finite()
+        }),
+        (
+            "atan, f16",
+            "all finite",
+            math::atan,
+            f64::atan,
+            f64::is_finite,
+        ),
+    ];
+    if std::env::var_os("ACCURACY_F16_ONLY").is_none() {
+        for (name, range, f, oracle, keep) in rows32 {
+            binary32(name, range, f, oracle, keep);
+        }
+    }
+    for (name, range, f, oracle, keep) in rows16 {
+        binary16(name, range, f, oracle, keep);
+    }
 }

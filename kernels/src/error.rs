@@ -120,3 +120,16 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// `Ok` when a slice has the expected length, else [`Error::Length`].
+pub(crate) fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::Length {
+            what,
+            expected,
+            actual,
+        })
+    }
+}

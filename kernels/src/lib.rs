@@ -14,5 +14,5 @@ pub mod surrogate;
 
 pub use error::Error;
 pub use layer::{InputGrads, Layer, OutputGrads, Param, Saved};
-pub use model::{Model, Reset};
+pub use model::{Model, Reset, ResetConfig};
 pub use real::{Format, Mask, Real, Word, F16};

@@ -38,7 +38,7 @@ pub type Params<T> = [T; MAX_PARAMS];
 pub type Prepared<T> = [T; MAX_PREPARED];
 
 /// An array of `N` zeros (for unused trailing entries).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn zeros<T: Real, const N: usize>() -> [T; N] {
     [T::zero(); N]
 }
@@ -48,13 +48,13 @@ pub fn zeros<T: Real, const N: usize>() -> [T; N] {
 /// (`-0 + x = x` for every `x`, `±0` included, so the first term passes
 /// unchanged). Reverse-mode differentiation with adjoints that start at `-0`
 /// is the definition the backward passes follow.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn no_gradient<T: Real>() -> T {
     T::constant(-0.0)
 }
 
 /// An array of [`no_gradient`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn no_gradients<T: Real, const N: usize>() -> [T; N] {
     [no_gradient(); N]
 }
@@ -98,7 +98,7 @@ pub struct StepGrads<T> {
 
 impl<T: Real> StepGrads<T> {
     /// Gradients with no contribution yet.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn none() -> Self {
         StepGrads {
             prev: no_gradients(),
@@ -126,7 +126,7 @@ pub trait Specialized {
 #[macro_export]
 macro_rules! specialize_configurations {
     ($($config:literal)*) => {
-        #[inline(always)]
+        #[cfg_attr(not(debug_assertions), inline(always))]
         fn specialize<R: $crate::model::Specialized>(&self, run: R) -> R::Output {
             #[cfg(not(debug_assertions))]
             {
@@ -234,26 +234,160 @@ pub trait Model: Copy + Debug {
     ) -> StepGrads<T>;
 }
 
-/// The number of a `(reset, reset_delay)` configuration, in `0..6`.
-pub const fn reset_delay_index(reset: Reset, reset_delay: bool) -> usize {
-    reset as usize * 2 + reset_delay as usize
+/// The configuration of the models that take snnTorch's `reset_mechanism`
+/// and `reset_delay` (Leaky, Synaptic, RLeaky, RSynaptic and the all-to-all
+/// variants): six configurations, numbered `reset · 2 + reset_delay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ResetConfig {
+    /// `reset_mechanism` (default subtract).
+    pub reset: Reset,
+    /// `reset_delay` (default true): with `false` the membrane is reset again
+    /// right after firing (`docs/neurons.md`, "Shared mechanics").
+    pub reset_delay: bool,
 }
 
-/// The inverse of [`reset_delay_index`] (indices beyond 5 wrap).
-#[inline(always)]
-pub const fn reset_delay_from_index(index: usize) -> (Reset, bool) {
-    (Reset::ALL[(index / 2) % 3], index % 2 == 1)
-}
-
-/// The name of a reset mechanism combined with `reset_delay`:
-/// `"subtract"` when delayed (the default), `"subtract_nodelay"` otherwise.
-pub const fn variant_with_delay(reset: Reset, reset_delay: bool) -> &'static str {
-    match (reset, reset_delay) {
-        (Reset::Subtract, true) => "subtract",
-        (Reset::Zero, true) => "zero",
-        (Reset::None, true) => "none",
-        (Reset::Subtract, false) => "subtract_nodelay",
-        (Reset::Zero, false) => "zero_nodelay",
-        (Reset::None, false) => "none_nodelay",
+impl Default for ResetConfig {
+    fn default() -> Self {
+        ResetConfig::new(Reset::Subtract, true)
     }
 }
+
+impl ResetConfig {
+    /// How many configurations there are.
+    pub const COUNT: usize = 6;
+
+    /// The configuration with this reset mechanism and `reset_delay`.
+    pub const fn new(reset: Reset, reset_delay: bool) -> Self {
+        ResetConfig { reset, reset_delay }
+    }
+
+    /// This configuration's number in `0..6`: `reset · 2 + reset_delay`.
+    pub const fn index(self) -> usize {
+        self.reset as usize * 2 + self.reset_delay as usize
+    }
+
+    /// The configuration with this number (the inverse of
+    /// [`ResetConfig::index`]; indices beyond 5 wrap).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub const fn from_index(index: usize) -> Self {
+        ResetConfig::new(Reset::ALL[(index / 2) % 3], index % 2 == 1)
+    }
+
+    /// The name used in vertex names: the reset mechanism's name when the
+    /// reset is delayed (the default), with `_nodelay` otherwise
+    /// (`"subtract"`, `"zero_nodelay"`).
+    pub const fn variant(self) -> &'static str {
+        match (self.reset, self.reset_delay) {
+            (Reset::Subtract, true) => "subtract",
+            (Reset::Zero, true) => "zero",
+            (Reset::None, true) => "none",
+            (Reset::Subtract, false) => "subtract_nodelay",
+            (Reset::Zero, false) => "zero_nodelay",
+            (Reset::None, false) => "none_nodelay",
+        }
+    }
+}
+
+/// Declares a model configured by a [`ResetConfig`]: the type wraps one
+/// (`Model(ResetConfig)`), and this gives it `new(reset, reset_delay)` and
+/// `From<ResetConfig>`. Inside its `impl Model`, [`reset_config_items!`]
+/// gives the configuration items.
+macro_rules! reset_config_model {
+    ($($model:ident),+) => {$(
+        impl $model {
+            /// The model with this reset mechanism and `reset_delay`.
+            pub const fn new(reset: $crate::model::Reset, reset_delay: bool) -> Self {
+                $model($crate::model::ResetConfig::new(reset, reset_delay))
+            }
+        }
+
+        impl From<$crate::model::ResetConfig> for $model {
+            fn from(config: $crate::model::ResetConfig) -> Self {
+                $model(config)
+            }
+        }
+    )+};
+}
+pub(crate) use reset_config_model;
+
+/// The [`Model`] items that a model configured by a [`ResetConfig`] (its
+/// field `0`) takes from it: `CONFIGURATIONS`, `config_index`,
+/// `from_config_index`, `specialize` and `variant`.
+macro_rules! reset_config_items {
+    () => {
+        const CONFIGURATIONS: usize = $crate::model::ResetConfig::COUNT;
+
+        #[cfg_attr(not(debug_assertions), inline(always))]
+        fn config_index(&self) -> usize {
+            self.0.index()
+        }
+
+        #[cfg_attr(not(debug_assertions), inline(always))]
+        fn from_config_index(index: usize) -> Self {
+            Self($crate::model::ResetConfig::from_index(index))
+        }
+
+        $crate::specialize_configurations!(0 1 2 3 4 5);
+
+        fn variant(&self) -> &'static str {
+            self.0.variant()
+        }
+    };
+}
+pub(crate) use reset_config_items;
+
+/// Declares a model's names and their indices in one place, so that they
+/// cannot disagree: for each list (`states`, `inputs`, `params`,
+/// `prepared`) a module of index constants (`state::MEM`, `param::BETA`,
+/// ...) numbered in the order written, and the list of names (`STATES`,
+/// ...), all inside the module `$names`. The model's `impl Model` then
+/// sets `const STATES: ... = $names::STATES;` and so on.
+///
+/// ```ignore
+/// model_names! {
+///     mod names {
+///         states: MEM = "mem";
+///         inputs: X = "x";
+///         params: BETA = "beta", THRESHOLD = "threshold";
+///         prepared: B = "b", THRESHOLD = "threshold";
+///     }
+/// }
+/// ```
+macro_rules! model_names {
+    (mod $names:ident {
+        states: $($state:ident = $state_name:literal),+;
+        inputs: $($input:ident = $input_name:literal),+;
+        params: $($param:ident = $param_name:literal),+;
+        prepared: $($prepared:ident = $prepared_name:literal),+;
+    }) => {
+        #[allow(dead_code)]
+        mod $names {
+            pub const STATES: &[&str] = &[$($state_name),+];
+            pub const INPUTS: &[&str] = &[$($input_name),+];
+            pub const PARAMS: &[&str] = &[$($param_name),+];
+            pub const PREPARED: &[&str] = &[$($prepared_name),+];
+            /// State indices.
+            pub mod state {
+                $crate::model::model_names!(@index 0; $($state)+);
+            }
+            /// Input indices.
+            pub mod input {
+                $crate::model::model_names!(@index 0; $($input)+);
+            }
+            /// Raw parameter indices.
+            pub mod param {
+                $crate::model::model_names!(@index 0; $($param)+);
+            }
+            /// Prepared constant indices.
+            pub mod prepared {
+                $crate::model::model_names!(@index 0; $($prepared)+);
+            }
+        }
+    };
+    (@index $n:expr; $first:ident $($rest:ident)*) => {
+        pub const $first: usize = $n;
+        $crate::model::model_names!(@index $n + 1; $($rest)*);
+    };
+    (@index $n:expr;) => {};
+}
+pub(crate) use model_names;

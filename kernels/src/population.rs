@@ -9,7 +9,7 @@
 //! Unlike snnTorch 1.0's `ce_rate_loss(population_code=True)`, whose pooling
 //! loop has no effect, the population is always pooled here.
 
-use crate::error::Error;
+use crate::error::{check_len, Error};
 use crate::real::Real;
 
 /// The shape of a population-coded output.
@@ -61,18 +61,6 @@ impl Readout {
             }
         }
         Ok(())
-    }
-}
-
-fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::Length {
-            what,
-            expected,
-            actual,
-        })
     }
 }
 

@@ -11,7 +11,7 @@ use crate::real::{Real, Word};
 
 /// The 32-bit mixer: `x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15;
 /// x *= 0x846ca68b; x ^= x >> 16` (modulo 2^32).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn mix32<W: Word>(x: W) -> W {
     let low32 = W::lit(0xffff_ffff);
     let x = x ^ (x >> 16);
@@ -22,7 +22,7 @@ pub fn mix32<W: Word>(x: W) -> W {
 }
 
 /// 32 random bits for `(seed, step, element)`, in the low half of `W`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn random_bits<W: Word>(seed: W, step: W, element: W) -> W {
     let low32 = W::lit(0xffff_ffff);
     let h = mix32(seed.wrapping_add(W::lit(0x9e37_79b9)) & low32);
@@ -36,7 +36,7 @@ pub fn random_bits<W: Word>(seed: W, step: W, element: W) -> W {
 ///
 /// Built without integer-to-float conversion: the random bits fill the
 /// fraction of a float in `[1, 2)`, then `1` is subtracted (exact).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn uniform_from_counters<T: Real>(
     seed: <T::Wide as Real>::Bits,
     step: <T::Wide as Real>::Bits,
@@ -52,7 +52,7 @@ pub fn uniform_from_counters<T: Real>(
 }
 
 /// [`uniform_from_counters`] for plain integer counters.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn uniform<T: Real>(seed: u32, step: u32, element: u32) -> T {
     type Bits<T> = <<T as Real>::Wide as Real>::Bits;
     uniform_from_counters::<T>(

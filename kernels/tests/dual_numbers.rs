@@ -12,13 +12,13 @@
 
 mod common;
 
+use common::any_surrogate::{surrogates, AnySurrogate};
 use common::dual::Dual;
-use common::{run, stored_states, Problem, Rng};
-use snn_kernels::layer::Param;
+use common::{forward, run, stored_states, Converted, Problem, Rng};
 use snn_kernels::model::Model;
-use snn_kernels::surrogate::Surrogate;
+use snn_kernels::Layer;
 
-fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed: u64) {
+fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u64) {
     let mut rng = Rng::new(seed);
     let (steps, batch, neurons) = (6, 2, 3);
     let prob = Problem::random::<M>(steps, batch, neurons, per_neuron, &mut rng);
@@ -31,48 +31,24 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         .collect();
 
     // forward mode
-    let dual_inputs: Vec<Vec<Dual>> = prob
-        .inputs
-        .iter()
-        .zip(&dir.inputs)
-        .map(|(v, d)| v.iter().zip(d).map(|(&v, &d)| Dual::new(v, d)).collect())
-        .collect();
-    let dual_initial: Vec<Vec<Dual>> = prob
-        .initial
-        .iter()
-        .zip(&dir.initial)
-        .map(|(v, d)| v.iter().zip(d).map(|(&v, &d)| Dual::new(v, d)).collect())
-        .collect();
-    let dual_params: Vec<Vec<Dual>> = prob
-        .params
-        .iter()
-        .zip(&dir.params)
-        .map(|(v, d)| v.iter().zip(d).map(|(&v, &d)| Dual::new(v, d)).collect())
-        .collect();
-    let params: Vec<Param<Dual>> = dual_params
-        .iter()
-        .map(|p| {
-            if p.len() == 1 {
-                Param::Scalar(p[0])
-            } else {
-                Param::PerNeuron(p)
-            }
-        })
-        .collect();
-    let layer = snn_kernels::Layer::new(model, surrogate, batch, neurons, &params)
+    let zip = |values: &[Vec<f64>], tangents: &[Vec<f64>]| -> Vec<Vec<Dual>> {
+        values
+            .iter()
+            .zip(tangents)
+            .map(|(v, d)| v.iter().zip(d).map(|(&v, &d)| Dual::new(v, d)).collect())
+            .collect()
+    };
+    let dual = Converted {
+        inputs: zip(&prob.inputs, &dir.inputs),
+        initial: zip(&prob.initial, &dir.initial),
+        params: zip(&prob.params, &dir.params),
+    };
+    let params = dual.param_list();
+    let layer = Layer::new(model, surrogate, batch, neurons, &params)
         .unwrap()
         .with_chunk::<2>()
         .with_seed(11);
-    let mut spikes = vec![Dual::default(); len];
-    let mut states = vec![vec![Dual::default(); len]; stored_states::<M>()];
-    {
-        let inputs: Vec<&[Dual]> = dual_inputs.iter().map(|v| v.as_slice()).collect();
-        let initial: Vec<&[Dual]> = dual_initial.iter().map(|v| v.as_slice()).collect();
-        let mut outs: Vec<&mut [Dual]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .forward(steps, &inputs, &initial, &mut spikes, &mut outs)
-            .unwrap();
-    }
+    let (spikes, states) = forward(&layer, steps, &dual);
     let mut forward_mode = 0.0;
     let mut scale = 1.0;
     for (s, w) in spikes.iter().zip(&w_spikes) {
@@ -88,7 +64,7 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
 
     // reverse mode
     let data = prob.convert(|x| x);
-    let r = run::<M, S, f64, 2>(model, surrogate, 11, &prob, &data, &w_spikes, &w_states);
+    let r = run::<M, _, f64, 2>(model, surrogate, 11, &prob, &data, &w_spikes, &w_states);
     for (i, (d, v)) in spikes.iter().zip(&r.spikes).enumerate() {
         assert_eq!(
             d.v.to_bits(),
@@ -114,7 +90,7 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
         "{} {} with {} ({} parameters): forward mode {forward_mode}, reverse mode {reverse_mode}",
         M::NAME,
         model.variant(),
-        S::NAME,
+        surrogate.name(),
         if per_neuron { "per-neuron" } else { "scalar" },
     );
 }
@@ -122,13 +98,13 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
 /// One check per direction kind, so that a gradient that is wrong for one
 /// kind of argument cannot hide behind another.
 fn check_all<M: Model>(model: M) {
-    for_each_surrogate!(|s| {
+    for s in surrogates() {
         for per_neuron in [false, true] {
             for seed in 0..3 {
                 check(model, s, per_neuron, seed * 7 + model.config_index() as u64);
             }
         }
-    });
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 mod common;
 
 use common::soft_f16::round16;
+use common::ulp::ulp;
 use snn_kernels::{math, F16};
 
 /// Error of `got` in units in the last place of the correctly rounded
@@ -17,20 +18,6 @@ fn ulps(got: f64, exact: f64, ulp_of: impl Fn(f64) -> f64) -> f64 {
         return 0.0;
     }
     (got - exact).abs() / ulp_of(exact)
-}
-
-/// The ulp of the binade of `x` in a format with `fraction` bits whose
-/// smallest normal exponent is `min_exponent`.
-fn ulp(x: f64, fraction: i32, min_exponent: i32) -> f64 {
-    let a = x.abs();
-    let mut e = a.log2().floor() as i32;
-    if 2f64.powi(e) > a {
-        e -= 1;
-    }
-    if 2f64.powi(e + 1) <= a {
-        e += 1;
-    }
-    2f64.powi(e.max(min_exponent) - fraction)
 }
 
 fn ulp32(x: f64) -> f64 {
@@ -110,52 +97,54 @@ fn measure32(f: fn(f32) -> f32, oracle: fn(f64) -> f64, lo: f32, hi: f32) -> Sta
     s
 }
 
+impl Stats {
+    /// Asserts the largest error and the number of misrounded results
+    /// (`misrounded_ok(misrounded, count)`).
+    fn assert_within(&self, what: &str, max_ulp: f64, misrounded_ok: fn(usize, usize) -> bool) {
+        assert!(
+            self.max < max_ulp,
+            "{what}: {} ulp at {}",
+            self.max,
+            self.at
+        );
+        assert!(
+            misrounded_ok(self.misrounded, self.count),
+            "{what} misrounded {} of {}",
+            self.misrounded,
+            self.count
+        );
+    }
+}
+
 #[test]
 fn exp_is_faithful() {
-    let s = measure32(math::exp, f64::exp, -103.0, 88.7);
-    assert!(s.max < 0.8, "f32 exp: {} ulp at {}", s.max, s.at);
-    assert!(
-        s.misrounded * 100 < s.count,
-        "f32 exp misrounded {} of {}",
-        s.misrounded,
-        s.count
-    );
-    let s = measure16(math::exp, f64::exp, |x| x > -18.0 && x < 11.1);
-    assert!(s.max < 0.51, "f16 exp: {} ulp at {}", s.max, s.at);
-    assert!(
-        s.misrounded <= 8,
-        "f16 exp misrounded {} of {}",
-        s.misrounded,
-        s.count
+    measure32(math::exp, f64::exp, -103.0, 88.7).assert_within("f32 exp", 0.8, |m, n| m * 100 < n);
+    measure16(math::exp, f64::exp, |x| x > -18.0 && x < 11.1).assert_within(
+        "f16 exp",
+        0.51,
+        |m, _| m <= 8,
     );
 }
 
 #[test]
 fn ln_is_faithful() {
-    let s = measure32(math::ln, f64::ln, f32::from_bits(1), f32::MAX);
-    assert!(s.max < 0.7, "f32 ln: {} ulp at {}", s.max, s.at);
-    assert!(
-        s.misrounded * 1000 < s.count,
-        "f32 ln misrounded {} of {}",
-        s.misrounded,
-        s.count
+    measure32(math::ln, f64::ln, f32::from_bits(1), f32::MAX).assert_within(
+        "f32 ln",
+        0.7,
+        |m, n| m * 1000 < n,
     );
-    let s = measure16(math::ln, f64::ln, |x| x > 0.0 && x.is_finite());
-    assert!(s.max < 0.51, "f16 ln: {} ulp at {}", s.max, s.at);
-    assert!(
-        s.misrounded <= 8,
-        "f16 ln misrounded {} of {}",
-        s.misrounded,
-        s.count
+    measure16(math::ln, f64::ln, |x| x > 0.0 && x.is_finite()).assert_within(
+        "f16 ln",
+        0.51,
+        |m, _| m <= 8,
     );
 }
 
 #[test]
 fn atan_is_within_two_and_a_half_ulp() {
-    let s = measure32(math::atan, f64::atan, f32::MIN, f32::MAX);
-    assert!(s.max < 2.5, "f32 atan: {} ulp at {}", s.max, s.at);
-    let s = measure16(math::atan, f64::atan, |x| x.is_finite());
-    assert!(s.max < 0.51, "f16 atan: {} ulp at {}", s.max, s.at);
+    let any = |_, _| true;
+    measure32(math::atan, f64::atan, f32::MIN, f32::MAX).assert_within("f32 atan", 2.5, any);
+    measure16(math::atan, f64::atan, |x| x.is_finite()).assert_within("f16 atan", 0.51, any);
 }
 
 #[test]

@@ -118,11 +118,7 @@ fn parameters_are_checked() {
         Atan::default(),
         1,
         3,
-        &[
-            Param::PerNeuron(&beta),
-            Param::Scalar(1.0),
-            Param::Scalar(1.0),
-        ],
+        &[&beta[..], &[1.0], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
     assert_eq!(
@@ -165,11 +161,7 @@ fn alpha_needs_alpha_above_beta() {
         Atan::default(),
         1,
         3,
-        &[
-            Param::PerNeuron(&alphas),
-            Param::Scalar(0.6),
-            Param::Scalar(1.0),
-        ],
+        &[&alphas[..], &[0.6], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
     assert_eq!(err.to_string(), "alpha: alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1 (neuron 1)");
@@ -232,21 +224,13 @@ fn gradient_outputs_must_match_the_parameter_kind() {
     let err = layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&mem0],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut g0],
-                params: &mut [&mut gb, &mut gt, &mut gg],
-            },
+            Saved::new(&[&x], &[&mem0], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(
+                &mut [&mut gx],
+                &mut [&mut g0],
+                &mut [&mut gb, &mut gt, &mut gg],
+            ),
         )
         .unwrap_err();
     assert_eq!(
@@ -321,10 +305,7 @@ fn no_panic_on_random_arguments() {
             Param::Scalar(f32::NAN),
         ];
         let Ok(layer) = Layer::new(
-            Leaky {
-                reset: Reset::Zero,
-                reset_delay: false,
-            },
+            Leaky::new(Reset::Zero, false),
             Atan::default(),
             batch,
             neurons,
@@ -341,21 +322,13 @@ fn no_panic_on_random_arguments() {
         let gs = vec![1.0; size(&mut rng)];
         let _ = layer.backward(
             steps,
-            Saved {
-                inputs: &[&x],
-                initial: &[&mem0],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &gs,
-                states: &[&gs],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut g0],
-                params: &mut [&mut gp, &mut [], &mut []],
-            },
+            Saved::new(&[&x], &[&mem0], &spikes, &[&mem]),
+            OutputGrads::new(&gs, &[&gs]),
+            InputGrads::new(
+                &mut [&mut gx],
+                &mut [&mut g0],
+                &mut [&mut gp, &mut [], &mut []],
+            ),
         );
         let mut state = mem0.clone();
         let _ = layer.step(0, &[&x], &mut [&mut state], &mut spikes);

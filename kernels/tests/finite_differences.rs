@@ -12,8 +12,8 @@
 
 mod common;
 
-use common::{run, stored_states, Problem, Rng};
-use snn_kernels::layer::{Layer, Param};
+use common::{forward, run, stored_states, Problem, Rng};
+use snn_kernels::layer::Layer;
 use snn_kernels::model::Model;
 use snn_kernels::surrogate::{Surrogate, SurrogateConstants};
 use snn_kernels::Real;
@@ -38,20 +38,9 @@ fn loss<M: Model>(
     w_states: &[Vec<f64>],
 ) -> (f64, Vec<f64>) {
     let data = prob.convert(|x| x);
-    let params: Vec<Param<f64>> = data.param_list();
+    let params = data.param_list();
     let layer = Layer::new(model, NoSpikeGradient, prob.batch, prob.neurons, &params).unwrap();
-    let mut spikes = vec![0.0; prob.len()];
-    let mut states = vec![vec![0.0; prob.len()]; stored_states::<M>()];
-    let mut outs: Vec<&mut [f64]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-    layer
-        .forward(
-            prob.steps,
-            &data.input_refs(),
-            &data.initial_refs(),
-            &mut spikes,
-            &mut outs,
-        )
-        .unwrap();
+    let (spikes, states) = forward(&layer, prob.steps, &data);
     let mut l: f64 = spikes.iter().zip(w_spikes).map(|(s, w)| s * w).sum();
     for (trajectory, ws) in states.iter().zip(w_states) {
         l += trajectory.iter().zip(ws).map(|(s, w)| s * w).sum::<f64>();

@@ -44,10 +44,7 @@ fn leaky_subtract() {
 fn leaky_zero_and_none_and_graded() {
     // zero: mem = 0.5·((1 - r)·mem) + x
     let (spk, states) = forward(
-        Leaky {
-            reset: Reset::Zero,
-            reset_delay: true,
-        },
+        Leaky::new(Reset::Zero, true),
         &[0.5, 1.0, 1.0],
         &[&[1.5, 0.5, 0.5]],
         &[0.0],
@@ -56,10 +53,7 @@ fn leaky_zero_and_none_and_graded() {
     assert_eq!(spk, [1.0, 0.0, 0.0]);
     // none, graded factor 2: the spike is 2
     let (spk, states) = forward(
-        Leaky {
-            reset: Reset::None,
-            reset_delay: true,
-        },
+        Leaky::new(Reset::None, true),
         &[0.5, 1.0, 2.0],
         &[&[1.5, 0.5, 0.5]],
         &[0.0],
@@ -72,10 +66,7 @@ fn leaky_zero_and_none_and_graded() {
 fn leaky_immediate_reset() {
     // reset_delay false, subtract: d = spk/g - r = 1 at t0, so mem = 1.5 - 1
     let (spk, states) = forward(
-        Leaky {
-            reset: Reset::Subtract,
-            reset_delay: false,
-        },
+        Leaky::new(Reset::Subtract, false),
         &[0.5, 1.0, 1.0],
         &[&[1.5, 0.0]],
         &[0.0],
@@ -84,10 +75,7 @@ fn leaky_immediate_reset() {
     assert_eq!(spk, [1.0, 0.0]);
     // zero: mem = 1.5 - 1·1.5
     let (_, states) = forward(
-        Leaky {
-            reset: Reset::Zero,
-            reset_delay: false,
-        },
+        Leaky::new(Reset::Zero, false),
         &[0.5, 1.0, 1.0],
         &[&[1.5, 0.25]],
         &[0.0],
@@ -220,21 +208,9 @@ fn gradients<M: Model>(
     layer
         .backward(
             steps,
-            Saved {
-                inputs: &[x],
-                initial: &initial_refs,
-                spikes: &spikes,
-                states: &state_refs,
-            },
-            OutputGrads {
-                spikes: grad_spikes,
-                states: grad_states,
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut g0_refs,
-                params: &mut gp_refs,
-            },
+            Saved::new(&[x], &initial_refs, &spikes, &state_refs),
+            OutputGrads::new(grad_spikes, grad_states),
+            InputGrads::new(&mut [&mut gx], &mut g0_refs, &mut gp_refs),
         )
         .unwrap();
     (vec![gx], g0, gp)

@@ -9,12 +9,12 @@
 
 mod common;
 
+use common::any_surrogate::{surrogates, AnySurrogate};
 use common::soft_f16::SoftF16;
 use common::soft_f32::SoftF32;
-use common::{assert_bits_eq, run, stored_states, Problem, Rng};
+use common::{assert_runs_eq, run, stored_states, Bits, Problem, Rng};
 use snn_kernels::model::Model;
-use snn_kernels::surrogate::Surrogate;
-use snn_kernels::F16;
+use snn_kernels::{Real, F16};
 
 /// Values that stress the arithmetic: signed zeros, binary16 subnormals and
 /// binary32 subnormals, values at and one binary16 ulp around the default
@@ -50,77 +50,85 @@ fn awkward_problem<M: Model>(per_neuron: bool, seed: u64) -> Problem {
     prob
 }
 
-fn compare<A: common::Bits, B: common::Bits>(what: &str, a: &common::Run<A>, b: &common::Run<B>) {
-    assert_bits_eq(&format!("{what}: spikes"), &a.spikes, &b.spikes);
-    for (k, (x, y)) in a.states.iter().zip(&b.states).enumerate() {
-        assert_bits_eq(&format!("{what}: state {k}"), x, y);
-    }
-    for (k, (x, y)) in a.grad_inputs.iter().zip(&b.grad_inputs).enumerate() {
-        assert_bits_eq(&format!("{what}: input gradient {k}"), x, y);
-    }
-    for (k, (x, y)) in a.grad_initial.iter().zip(&b.grad_initial).enumerate() {
-        assert_bits_eq(&format!("{what}: initial-state gradient {k}"), x, y);
-    }
-    for (k, (x, y)) in a.grad_params.iter().zip(&b.grad_params).enumerate() {
-        assert_bits_eq(&format!("{what}: parameter gradient {k}"), x, y);
-    }
+/// The kernels in precision `T` against the definition `D` (the same
+/// values, computed by a soft float), on the same data rounded once to `T`.
+#[allow(clippy::too_many_arguments)]
+fn against_definition<M: Model, T, D>(
+    what: &str,
+    model: M,
+    surrogate: AnySurrogate,
+    prob: &Problem,
+    w_spikes: &[f64],
+    w_states: &[Vec<f64>],
+    round: impl Fn(f64) -> T,
+    define: impl Fn(T) -> D,
+) where
+    T: Real<Mask = bool> + Bits,
+    D: Real<Mask = bool> + Bits,
+{
+    let data = prob.convert(&round);
+    let defined = prob.convert(|x| define(round(x)));
+    let ws: Vec<T> = w_spikes.iter().map(|&w| round(w)).collect();
+    let wst: Vec<Vec<T>> = w_states
+        .iter()
+        .map(|v| v.iter().map(|&w| round(w)).collect())
+        .collect();
+    let defined_ws: Vec<D> = ws.iter().map(|&w| define(w)).collect();
+    let defined_wst: Vec<Vec<D>> = wst
+        .iter()
+        .map(|v| v.iter().map(|&w| define(w)).collect())
+        .collect();
+    let kernels = run::<M, _, T, 2>(model, surrogate, 5, prob, &data, &ws, &wst);
+    let definition = run::<M, _, D, 2>(
+        model,
+        surrogate,
+        5,
+        prob,
+        &defined,
+        &defined_ws,
+        &defined_wst,
+    );
+    assert_runs_eq(what, &definition, &kernels);
 }
 
-fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed: u64) {
+fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u64) {
     let prob = awkward_problem::<M>(per_neuron, seed);
     let mut rng = Rng::new(seed ^ 0xabc);
     let w_spikes = rng.vec(prob.len(), -1.0, 1.0);
     let w_states: Vec<Vec<f64>> = (0..stored_states::<M>())
         .map(|_| rng.vec(prob.len(), -1.0, 1.0))
         .collect();
-    let what = format!("{} {} with {}", M::NAME, model.variant(), S::NAME);
-
-    // binary16
-    let half = prob.convert(F16::from_f64);
-    let soft16 = prob.convert(|x| SoftF16(F16::from_f64(x).to_f64()));
-    let ws16: Vec<F16> = w_spikes.iter().map(|&w| F16::from_f64(w)).collect();
-    let wst16: Vec<Vec<F16>> = w_states
-        .iter()
-        .map(|v| v.iter().map(|&w| F16::from_f64(w)).collect())
-        .collect();
-    let soft_ws16: Vec<SoftF16> = ws16.iter().map(|w| SoftF16(w.to_f64())).collect();
-    let soft_wst16: Vec<Vec<SoftF16>> = wst16
-        .iter()
-        .map(|v| v.iter().map(|w| SoftF16(w.to_f64())).collect())
-        .collect();
-    let a = run::<M, S, F16, 2>(model, surrogate, 5, &prob, &half, &ws16, &wst16);
-    let b = run::<M, S, SoftF16, 2>(model, surrogate, 5, &prob, &soft16, &soft_ws16, &soft_wst16);
-    compare(&format!("fp16 {what}"), &a, &b);
-
+    let what = format!("{} {} with {}", M::NAME, model.variant(), surrogate.name());
+    against_definition(
+        &format!("fp16 {what}"),
+        model,
+        surrogate,
+        &prob,
+        &w_spikes,
+        &w_states,
+        F16::from_f64,
+        |h| SoftF16(h.to_f64()),
+    );
     // binary32, same inputs
-    let single = prob.convert(|x| x as f32);
-    let soft32 = prob.convert(|x| SoftF32(x as f32 as f64));
-    let ws32: Vec<f32> = w_spikes.iter().map(|&w| w as f32).collect();
-    let wst32: Vec<Vec<f32>> = w_states
-        .iter()
-        .map(|v| v.iter().map(|&w| w as f32).collect())
-        .collect();
-    let soft_ws32: Vec<SoftF32> = ws32.iter().map(|&w| SoftF32(w as f64)).collect();
-    let soft_wst32: Vec<Vec<SoftF32>> = wst32
-        .iter()
-        .map(|v| v.iter().map(|&w| SoftF32(w as f64)).collect())
-        .collect();
-    let c = run::<M, S, f32, 2>(model, surrogate, 5, &prob, &single, &ws32, &wst32);
-    let d = run::<M, S, SoftF32, 2>(model, surrogate, 5, &prob, &soft32, &soft_ws32, &soft_wst32);
-    compare(&format!("fp32 {what}"), &c, &d);
+    against_definition(
+        &format!("fp32 {what}"),
+        model,
+        surrogate,
+        &prob,
+        &w_spikes,
+        &w_states,
+        |x| x as f32,
+        |x| SoftF32(x as f64),
+    );
 }
 
 fn check_all<M: Model>(model: M) {
-    for_each_surrogate!(|s| {
+    for surrogate in surrogates() {
         for per_neuron in [false, true] {
-            check(
-                model,
-                s,
-                per_neuron,
-                17 + model.config_index() as u64 * 3 + per_neuron as u64,
-            );
+            let seed = 17 + model.config_index() as u64 * 3 + per_neuron as u64;
+            check(model, surrogate, per_neuron, seed);
         }
-    });
+    }
 }
 
 #[test]

@@ -5,12 +5,13 @@
 
 mod common;
 
-use common::{assert_bits_eq, run, stored_states, Problem, Rng};
+use common::any_surrogate::{any, AnySurrogate};
+use common::{assert_bits_eq, assert_runs_eq, run, stored_states, Problem, Rng};
 use snn_kernels::layer::{Layer, Param};
 use snn_kernels::model::Model;
-use snn_kernels::surrogate::{Atan, StochasticSpikeOperator, Surrogate};
+use snn_kernels::surrogate::{Atan, StochasticSpikeOperator};
 
-fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed: u64) {
+fn check<M: Model>(model: M, surrogate: AnySurrogate, per_neuron: bool, seed: u64) {
     let mut rng = Rng::new(seed);
     let (steps, batch, neurons) = (5, 2, 5);
     let prob = Problem::random::<M>(steps, batch, neurons, per_neuron, &mut rng);
@@ -29,35 +30,17 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
                 .collect()
         })
         .collect();
-    let what = format!("{} {} with {}", M::NAME, model.variant(), S::NAME);
+    let what = format!("{} {} with {}", M::NAME, model.variant(), surrogate.name());
 
     // chunk widths 1, 2, 3 (partial chunks) and the default give the same bits
-    let fused = run::<M, S, f32, 2>(model, surrogate, 9, &prob, &data, &ws, &wst);
+    let fused = run::<M, _, f32, 2>(model, surrogate, 9, &prob, &data, &ws, &wst);
     let others = [
-        run::<M, S, f32, 1>(model, surrogate, 9, &prob, &data, &ws, &wst),
-        run::<M, S, f32, 3>(model, surrogate, 9, &prob, &data, &ws, &wst),
-        run::<M, S, f32, 1024>(model, surrogate, 9, &prob, &data, &ws, &wst),
+        run::<M, _, f32, 1>(model, surrogate, 9, &prob, &data, &ws, &wst),
+        run::<M, _, f32, 3>(model, surrogate, 9, &prob, &data, &ws, &wst),
+        run::<M, _, f32, 1024>(model, surrogate, 9, &prob, &data, &ws, &wst),
     ];
     for other in &others {
-        assert_bits_eq(
-            &format!("{what}: spikes across chunk widths"),
-            &fused.spikes,
-            &other.spikes,
-        );
-        for (a, b) in fused.grad_params.iter().zip(&other.grad_params) {
-            assert_bits_eq(
-                &format!("{what}: parameter gradients across chunk widths"),
-                a,
-                b,
-            );
-        }
-        for (a, b) in fused.grad_inputs.iter().zip(&other.grad_inputs) {
-            assert_bits_eq(
-                &format!("{what}: input gradients across chunk widths"),
-                a,
-                b,
-            );
-        }
+        assert_runs_eq(&format!("{what} across chunk widths"), &fused, other);
     }
 
     // step by step
@@ -147,12 +130,64 @@ fn check<M: Model, S: Surrogate>(model: M, surrogate: S, per_neuron: bool, seed:
 fn check_all<M: Model>(model: M) {
     for per_neuron in [false, true] {
         let seed = 31 + model.config_index() as u64 * 2 + per_neuron as u64;
-        check(model, Atan::default(), per_neuron, seed);
-        check(model, StochasticSpikeOperator::default(), per_neuron, seed);
+        check(model, any(Atan::default()), per_neuron, seed);
+        check(
+            model,
+            any(StochasticSpikeOperator::default()),
+            per_neuron,
+            seed,
+        );
     }
 }
 
 #[test]
 fn step_by_step_equals_fused_and_chunk_width_does_not_matter() {
     for_each_model_config!(check_all);
+}
+
+#[test]
+fn configurations_round_trip_through_their_numbers() {
+    use snn_kernels::model::{Reset, ResetConfig};
+    use snn_kernels::models::Leaky;
+    let names: Vec<&str> = (0..ResetConfig::COUNT)
+        .map(|i| {
+            let config = ResetConfig::from_index(i);
+            assert_eq!(config.index(), i);
+            config.variant()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "subtract_nodelay",
+            "subtract",
+            "zero_nodelay",
+            "zero",
+            "none_nodelay",
+            "none"
+        ]
+    );
+    assert_eq!(
+        ResetConfig::default(),
+        ResetConfig::new(Reset::Subtract, true)
+    );
+    assert_eq!(Leaky::default(), Leaky::new(Reset::Subtract, true));
+    assert_eq!(
+        Leaky::from(ResetConfig::from_index(2)),
+        Leaky::new(Reset::Zero, false)
+    );
+
+    fn round_trip<M: Model>(model: M, seen: &mut Vec<String>) {
+        let again = M::from_config_index(model.config_index());
+        assert_eq!(again.config_index(), model.config_index());
+        assert_eq!(again.variant(), model.variant());
+        seen.push(format!("{} {}", M::NAME, model.variant()));
+    }
+    let mut seen = Vec::new();
+    for_each_model_config!(round_trip, &mut seen);
+    let count = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "variant names are distinct per model");
+    assert_eq!(count, 6 * 6 + 3 + 12, "every configuration of every model");
 }

@@ -3,10 +3,13 @@
 //! the operations differently), snnTorch's default parameters, and a
 //! surrogate defined outside the crate working in a layer.
 
+mod common;
+
+use common::assert_bits_eq;
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::models::Leaky;
 use snn_kernels::surrogate::*;
-use snn_kernels::Real;
+use snn_kernels::{Real, F16};
 
 const Z: &[f64] = &[
     -3.0, -1.0, -0.5, -0.1, -1e-3, -0.0, 0.0, 1e-3, 0.1, 0.5, 0.9, 1.0, 1.1, 2.5,
@@ -16,7 +19,25 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs()))
 }
 
+/// The kernels' `grad` against the formula, and [`AnySurrogate`] (the
+/// tests' run-time choice of surrogate) against the surrogate itself, bit
+/// for bit in both precisions and on awkward values.
 fn check<S: Surrogate>(s: S, formula: impl Fn(f64) -> f64) {
+    let any = AnySurrogate::of(&s).expect("a built-in surrogate");
+    assert_eq!(any.name(), S::NAME);
+    let awkward = [f64::NAN, f64::INFINITY, 1e-40, 70000.0];
+    for &z in Z.iter().chain(&awkward) {
+        for (g, noise) in [(1.0, 0.25), (-0.75, 0.9), (f64::NAN, 0.0), (1e30, 0.5)] {
+            let (z32, g32, n32) = (z as f32, g as f32, noise as f32);
+            let a = AnySurrogate::grad(z32, g32, &constants_in(&any), n32);
+            let b = S::grad(z32, g32, &constants_in(&s), n32);
+            assert_bits_eq(&format!("{} f32 at {z}, {g}", S::NAME), &[b], &[a]);
+            let (z16, g16, n16) = (F16::from_f64(z), F16::from_f64(g), F16::from_f64(noise));
+            let a = AnySurrogate::grad(z16, g16, &constants_in(&any), n16);
+            let b = S::grad(z16, g16, &constants_in(&s), n16);
+            assert_bits_eq(&format!("{} f16 at {z}, {g}", S::NAME), &[b], &[a]);
+        }
+    }
     let c = constants_in::<f64, S>(&s);
     for &z in Z {
         for g in [1.0, -0.75] {
@@ -165,41 +186,17 @@ fn a_user_defined_surrogate_works_in_a_layer() {
     layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&[0.0, 0.0]],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [],
-                params: &mut [],
-            },
+            Saved::new(&[&x], &[&[0.0, 0.0]], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(&mut [&mut gx], &mut [], &mut []),
         )
         .unwrap_err(); // the initial-state gradient list must name every state
     layer
         .backward(
             1,
-            Saved {
-                inputs: &[&x],
-                initial: &[&[0.0, 0.0]],
-                spikes: &spikes,
-                states: &[&mem],
-            },
-            OutputGrads {
-                spikes: &[1.0, 1.0],
-                states: &[],
-            },
-            InputGrads {
-                inputs: &mut [&mut gx],
-                initial: &mut [&mut []],
-                params: &mut [],
-            },
+            Saved::new(&[&x], &[&[0.0, 0.0]], &spikes, &[&mem]),
+            OutputGrads::new(&[1.0, 1.0], &[]),
+            InputGrads::new(&mut [&mut gx], &mut [&mut []], &mut []),
         )
         .unwrap();
     assert_eq!(gx, [1.0, 0.0], "inside the box 1/(2·0.5) = 1, outside 0");

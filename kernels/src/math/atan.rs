@@ -49,7 +49,7 @@ const ATAN_SERIES: [f64; 21] = [
 ];
 
 /// `atan x` for `W = W::Wide` (binary32 or binary64).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn atan_wide<W: Real>(x: W) -> W {
     let series = if is_binary64::<W>() {
         &ATAN_SERIES[..]

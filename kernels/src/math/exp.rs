@@ -31,7 +31,7 @@ const INV_FACTORIALS: [f64; 12] = [
 ];
 
 /// `e^x` for `W = W::Wide` (binary32 or binary64).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn exp_wide<W: Real>(x: W) -> W {
     let wide = is_binary64::<W>();
     // Beyond these bounds the result is +inf or +0 anyway; clamping keeps k

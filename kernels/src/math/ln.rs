@@ -26,7 +26,7 @@ const ATANH_SERIES: [f64; 10] = [
 /// `ln x` for `W = W::Wide` (binary32 or binary64). The leading terms are
 /// summed exactly (Dekker's product for `f²`, TwoSum), so the result is
 /// correctly rounded for all but a few inputs.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(super) fn ln_wide<W: Real>(x: W) -> W {
     let format = W::FORMAT;
     let wide = is_binary64::<W>();

@@ -24,7 +24,7 @@ use crate::real::{Format, Real, Word};
 /// Accuracy: faithful (< 1 ulp) in f32 over the whole range and
 /// correctly rounded for all binary16 inputs but a handful (see
 /// `docs/accuracy.md`).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn exp<T: Real>(x: T) -> T {
     T::narrow(exp::exp_wide(x.widen()))
 }
@@ -37,7 +37,7 @@ pub fn exp<T: Real>(x: T) -> T {
 /// `x < 0`, `ln inf = inf`; subnormal inputs are handled.
 ///
 /// Accuracy: faithful (< 1 ulp) in f32; binary16 see `docs/accuracy.md`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn ln<T: Real>(x: T) -> T {
     T::narrow(ln::ln_wide(x.widen()))
 }
@@ -48,13 +48,13 @@ pub fn ln<T: Real>(x: T) -> T {
 /// `atan x = pi/4 + atan((x-1)/(x+1))`, then the Taylor series. Odd:
 /// `atan(-0) = -0`. Not used by the built-in kernels; provided for
 /// user-defined surrogates. Accuracy: within 2 ulp in f32.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn atan<T: Real>(x: T) -> T {
     T::narrow(atan::atan_wide(x.widen()))
 }
 
 /// True when `W` is binary64 (selects the longer polynomials).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn is_binary64<W: Real>() -> bool {
     W::FORMAT == Format::BINARY64
 }
@@ -62,13 +62,13 @@ fn is_binary64<W: Real>() -> bool {
 /// `1.5 * 2^fraction_bits`: adding and subtracting it rounds a value of
 /// magnitude below `2^(fraction_bits - 1)` to the nearest integer (ties to
 /// even), with nothing but two additions.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn round_shifter<W: Real>() -> W {
     W::constant(1.5 * pow2_f64(W::FORMAT.fraction_bits as i32))
 }
 
 /// `round(x)` for `|x| < 2^(fraction_bits - 1)`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn round_to_integer<W: Real>(x: W) -> W {
     let shifter = round_shifter::<W>();
     (x + shifter) - shifter
@@ -76,7 +76,7 @@ fn round_to_integer<W: Real>(x: W) -> W {
 
 /// `2^k` for an integral `k` whose power is a normal number of `W`, built
 /// from its bits: the bits of `k + 1.5*2^F` hold `k` in their low part.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn pow2_integer<W: Real>(k: W) -> W {
     let format = W::FORMAT;
     let shifter_bits = round_shifter::<W>().to_bits();
@@ -95,7 +95,7 @@ const fn pow2_f64(e: i32) -> f64 {
 
 /// Evaluates `c[0] + x*(c[1] + x*(c[2] + ...))` with each coefficient
 /// rounded to `W` (Horner's rule, one rounding per operation).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn horner<W: Real>(x: W, coefficients: &[f64]) -> W {
     let mut acc = W::constant(coefficients[coefficients.len() - 1]);
     for &c in coefficients[..coefficients.len() - 1].iter().rev() {

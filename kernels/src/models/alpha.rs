@@ -17,7 +17,8 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    no_gradient, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, no_gradient, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States,
+    StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -35,16 +36,15 @@ impl Default for Alpha {
     }
 }
 
-const EXC: usize = 0;
-const INH: usize = 1;
-const MEM: usize = 2;
-const X: usize = 0;
-const ALPHA: usize = 0;
-const BETA: usize = 1;
-const THRESHOLD: usize = 2;
-const A: usize = 0;
-const B: usize = 1;
-const TAU: usize = 3;
+model_names! {
+    mod names {
+        states: EXC = "syn_exc", INH = "syn_inh", MEM = "mem";
+        inputs: X = "x";
+        params: ALPHA = "alpha", BETA = "beta", THRESHOLD = "threshold";
+        prepared: A = "a", B = "b", THRESHOLD = "threshold", TAU = "tau";
+    }
+}
+use names::{input::X, param, prepared::*, state::*};
 
 /// The intermediate values of one step.
 struct Forward<T> {
@@ -58,7 +58,7 @@ struct Forward<T> {
 }
 
 impl Alpha {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn forward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -99,19 +99,19 @@ impl Alpha {
 
 impl Model for Alpha {
     const NAME: &'static str = "alpha";
-    const STATES: &'static [&'static str] = &["syn_exc", "syn_inh", "mem"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["alpha", "beta", "threshold"];
-    const PREPARED: &'static [&'static str] = &["a", "b", "threshold", "tau"];
+    const STATES: &'static [&'static str] = names::STATES;
+    const INPUTS: &'static [&'static str] = names::INPUTS;
+    const PARAMS: &'static [&'static str] = names::PARAMS;
+    const PREPARED: &'static [&'static str] = names::PREPARED;
 
     const CONFIGURATIONS: usize = 3;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn config_index(&self) -> usize {
         self.reset as usize
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_config_index(index: usize) -> Self {
         Alpha {
             reset: Reset::ALL[index % 3],
@@ -125,8 +125,8 @@ impl Model for Alpha {
     }
 
     fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
-        let a = raw[ALPHA].clamp(T::zero(), T::one());
-        let b = raw[BETA].clamp(T::zero(), T::one());
+        let a = raw[param::ALPHA].clamp(T::zero(), T::one());
+        let b = raw[param::BETA].clamp(T::zero(), T::one());
         if a.gt(b) {
             Ok(())
         } else {
@@ -134,23 +134,23 @@ impl Model for Alpha {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let a = raw[ALPHA].clamp(T::zero(), T::one());
-        let b = raw[BETA].clamp(T::zero(), T::one());
+        let a = raw[param::ALPHA].clamp(T::zero(), T::one());
+        let b = raw[param::BETA].clamp(T::zero(), T::one());
         let ln_a = a.ln();
         let mut p = zeros();
         p[A] = a;
         p[B] = b;
-        p[THRESHOLD] = raw[THRESHOLD];
+        p[THRESHOLD] = raw[param::THRESHOLD];
         p[TAU] = ln_a / (b.ln() - ln_a) + T::one();
         p
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let a = raw[ALPHA].clamp(T::zero(), T::one());
-        let b = raw[BETA].clamp(T::zero(), T::one());
+        let a = raw[param::ALPHA].clamp(T::zero(), T::one());
+        let b = raw[param::BETA].clamp(T::zero(), T::one());
         let ln_a = a.ln();
         let difference = b.ln() - ln_a;
         let quotient = ln_a / difference;
@@ -161,13 +161,15 @@ impl Model for Alpha {
         let grad_ln_a = grad_quotient / difference - grad_difference;
         let grad_ln_b = grad_difference;
         let mut g = no_gradients();
-        g[ALPHA] = (grad[A] + grad_ln_a / a) * raw[ALPHA].clamp_grad(T::zero(), T::one());
-        g[BETA] = (grad[B] + grad_ln_b / b) * raw[BETA].clamp_grad(T::zero(), T::one());
-        g[THRESHOLD] = grad[THRESHOLD];
+        g[param::ALPHA] =
+            (grad[A] + grad_ln_a / a) * raw[param::ALPHA].clamp_grad(T::zero(), T::one());
+        g[param::BETA] =
+            (grad[B] + grad_ln_b / b) * raw[param::BETA].clamp_grad(T::zero(), T::one());
+        g[param::THRESHOLD] = grad[THRESHOLD];
         g
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -183,7 +185,7 @@ impl Model for Alpha {
         (next, f.fired.spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,

@@ -1,14 +1,22 @@
 //! The mechanics every model shares (`docs/neurons.md`, "Shared mechanics"): the
 //! detached reset signal, firing, and the immediate second reset of
 //! `reset_delay = false`, each with its backward.
+//!
+//! The models with a [`ResetConfig`] (Leaky, Synaptic, RLeaky, RSynaptic)
+//! share everything around firing: [`charge_and_fire`] for the step,
+//! [`refire`] to recompute it in the backward pass, and
+//! [`fire_and_reset_backward`] and [`charge_reset_backward`] for its
+//! gradients. Each model states only its charge equation (the membrane
+//! before firing, from the previous state, the inputs and `r`) and the
+//! local derivatives of that equation.
 
-use crate::model::{no_gradient, Reset};
+use crate::model::{no_gradient, no_gradients, zeros, Params, Prepared, Reset, ResetConfig};
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
 /// `r[t] = H(mem[t-1] - thr)`, detached: no gradient flows into `mem[t-1]`
 /// (the threshold still receives gradient where `r` multiplies it).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn reset_signal<T: Real>(mem_prev: T, threshold: T) -> T {
     (mem_prev - threshold).heaviside().detach()
 }
@@ -23,7 +31,7 @@ pub(crate) struct Fired<T> {
 
 /// Fires: `spk = H(mem - thr) · g`; `graded = None` means `g = 1` (snnTorch
 /// multiplies by a factor of exactly 1, which changes nothing).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn fire<T: Real, S: Surrogate>(
     mem: T,
     threshold: T,
@@ -51,7 +59,7 @@ pub(crate) struct FireGrads<T> {
 
 /// Backward of [`fire`]: `dL/dh = dL/dspk · g`, `dL/dz = S(z, dL/dh)`,
 /// `dL/dg = dL/dspk · h`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn fire_backward<T: Real, S: Surrogate>(
     fired: &Fired<T>,
     graded: Option<T>,
@@ -73,7 +81,7 @@ pub(crate) fn fire_backward<T: Real, S: Surrogate>(
 /// The immediate reset of `reset_delay = false`, applied right after firing:
 /// `d = spk/g - r` (not detached), then subtract: `mem - d·thr`;
 /// zero: `mem - d·mem`; none: `mem`. Returns the new membrane.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn immediate_reset<T: Real>(
     reset: Reset,
     mem: T,
@@ -106,7 +114,7 @@ pub(crate) struct ImmediateResetGrads<T> {
 }
 
 /// Backward of [`immediate_reset`], given `grad_out = dL/d mem` after it.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn immediate_reset_backward<T: Real>(
     reset: Reset,
     mem: T,
@@ -150,4 +158,193 @@ pub(crate) fn immediate_reset_backward<T: Real>(
         threshold: grad_threshold,
         graded: grad_graded,
     }
+}
+
+/// The values around firing of one step: the reset signal, the membrane
+/// before firing, the firing, and the membrane after the immediate reset
+/// (the saved state).
+#[derive(Clone, Copy)]
+pub(crate) struct Membrane<T> {
+    pub r: T,
+    pub before_firing: T,
+    pub fired: Fired<T>,
+    pub mem: T,
+}
+
+/// Fires from the membrane before firing, then applies the immediate reset
+/// of `reset_delay = false`.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn fire_and_reset<T: Real, S: Surrogate>(
+    config: ResetConfig,
+    r: T,
+    before_firing: T,
+    threshold: T,
+    graded: Option<T>,
+    spike: &SpikeFn<T>,
+) -> Membrane<T> {
+    let fired = fire::<T, S>(before_firing, threshold, graded, spike);
+    let mem = if config.reset_delay {
+        before_firing
+    } else {
+        immediate_reset(config.reset, before_firing, fired.spk, graded, r, threshold)
+    };
+    Membrane {
+        r,
+        before_firing,
+        fired,
+        mem,
+    }
+}
+
+/// One step of the membrane: `r = H(mem[t-1] - thr)`, the model's charge
+/// equation `charge(r)` (the membrane before firing), then
+/// [`fire_and_reset`].
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn charge_and_fire<T: Real, S: Surrogate>(
+    config: ResetConfig,
+    mem_prev: T,
+    threshold: T,
+    graded: Option<T>,
+    spike: &SpikeFn<T>,
+    charge: impl FnOnce(T) -> T,
+) -> Membrane<T> {
+    let r = reset_signal(mem_prev, threshold);
+    let before_firing = charge(r);
+    fire_and_reset::<T, S>(config, r, before_firing, threshold, graded, spike)
+}
+
+/// [`charge_and_fire`] again for the backward pass, from the states before
+/// and after the step: with the reset delayed the saved membrane `mem_next`
+/// is the membrane before firing (the charge is not recomputed); otherwise
+/// `charge(r)` recomputes it.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn refire<T: Real, S: Surrogate>(
+    config: ResetConfig,
+    mem_prev: T,
+    mem_next: T,
+    threshold: T,
+    graded: Option<T>,
+    spike: &SpikeFn<T>,
+    charge: impl FnOnce(T) -> T,
+) -> Membrane<T> {
+    let r = reset_signal(mem_prev, threshold);
+    let before_firing = if config.reset_delay {
+        mem_next
+    } else {
+        charge(r)
+    };
+    fire_and_reset::<T, S>(config, r, before_firing, threshold, graded, spike)
+}
+
+/// Gradients of [`fire_and_reset`].
+pub(crate) struct MembraneGrads<T> {
+    /// `dL/d` the membrane before firing.
+    pub before_firing: T,
+    /// `dL/d thr`, through firing and the immediate reset.
+    pub threshold: T,
+    /// `dL/d g` (no gradient when `g` is fixed).
+    pub graded: T,
+}
+
+/// Backward of [`fire_and_reset`], given `grad_spike = dL/d spk[t]` and
+/// `grad_mem = dL/d mem[t]`: the immediate reset first (it came last), then
+/// firing; each gradient is the sum of its contributions in that order.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn fire_and_reset_backward<T: Real, S: Surrogate>(
+    config: ResetConfig,
+    m: &Membrane<T>,
+    threshold: T,
+    graded: Option<T>,
+    spike: &SpikeFn<T>,
+    grad_spike: T,
+    grad_mem: T,
+) -> MembraneGrads<T> {
+    let (mut grad_before, mut grad_spk, mut grad_threshold, mut grad_graded) =
+        (grad_mem, grad_spike, no_gradient(), no_gradient());
+    if !config.reset_delay {
+        let d = immediate_reset_backward(
+            config.reset,
+            m.before_firing,
+            m.fired.spk,
+            graded,
+            m.r,
+            threshold,
+            grad_mem,
+        );
+        grad_before = d.mem;
+        grad_spk = grad_spk + d.spk;
+        grad_threshold = d.threshold;
+        grad_graded = d.graded;
+    }
+    let fg = fire_backward::<T, S>(&m.fired, graded, spike, grad_spk);
+    grad_before = grad_before + fg.mem;
+    grad_threshold = grad_threshold + fg.threshold;
+    if graded.is_some() {
+        grad_graded = grad_graded + fg.graded;
+    }
+    MembraneGrads {
+        before_firing: grad_before,
+        threshold: grad_threshold,
+        graded: grad_graded,
+    }
+}
+
+/// Backward of the reset of a charged membrane `base` in the common forms
+/// (subtract `base - r·thr`; zero `base - r·base` or `base - base·r`; none
+/// `base`), given the gradients of the membrane before firing: returns
+/// `(dL/d base, dL/d thr)`.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn charge_reset_backward<T: Real>(
+    reset: Reset,
+    r: T,
+    grads: &MembraneGrads<T>,
+) -> (T, T) {
+    let grad_before = grads.before_firing;
+    match reset {
+        Reset::Subtract => (grad_before, grads.threshold - grad_before * r),
+        Reset::Zero => (grad_before - grad_before * r, grads.threshold),
+        Reset::None => (grad_before, grads.threshold),
+    }
+}
+
+/// `prepare` of the models whose prepared constants are their raw
+/// parameters in the same order, the first `clamped` of them decay rates
+/// clamped to `[0, 1]` (`a = clamp(alpha, 0, 1)`, `b = clamp(beta, 0, 1)`),
+/// the others unchanged; `count` parameters in all.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn prepare_clamped<T: Real>(
+    raw: &Params<T>,
+    clamped: usize,
+    count: usize,
+) -> Prepared<T> {
+    let mut p = zeros();
+    for k in 0..count {
+        p[k] = if k < clamped {
+            raw[k].clamp(T::zero(), T::one())
+        } else {
+            raw[k]
+        };
+    }
+    p
+}
+
+/// The chain rule through [`prepare_clamped`]: `dL/d alpha = dL/d a ·
+/// clamp'(alpha)` for the clamped parameters, the others unchanged.
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn prepare_clamped_backward<T: Real>(
+    raw: &Params<T>,
+    grad: &Prepared<T>,
+    clamped: usize,
+    count: usize,
+) -> Params<T> {
+    let mut g = no_gradients();
+    for k in 0..count {
+        g[k] = if k < clamped {
+            grad[k] * raw[k].clamp_grad(T::zero(), T::one())
+        } else {
+            grad[k]
+        };
+    }
+    g
 }

@@ -18,7 +18,7 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -83,20 +83,16 @@ impl Lapicque {
     }
 }
 
-const MEM: usize = 0;
-const X: usize = 0;
-// raw parameters
-const BETA: usize = 0;
-const R_RAW: usize = 1;
-const C_RAW: usize = 2;
-const TIME_STEP: usize = 3;
-const THRESHOLD_RAW: usize = 4;
-// prepared constants
-const R: usize = 0;
-const INV_RC: usize = 1;
-const DT: usize = 2;
-const LEAK: usize = 3;
-const THRESHOLD: usize = 4;
+model_names! {
+    mod names {
+        states: MEM = "mem";
+        inputs: X = "x";
+        params: BETA = "beta", R_RAW = "r", C_RAW = "c", TIME_STEP = "time_step",
+            THRESHOLD_RAW = "threshold";
+        prepared: R = "r", INV_RC = "inv_rc", DT = "dt", LEAK = "leak", THRESHOLD = "threshold";
+    }
+}
+use names::{input::X, param::*, prepared::*, state::MEM};
 
 /// `R` and `C` from the raw parameters, with the values the backward pass
 /// needs: `L = ln(1/beta)`, `1/beta`, and the product that divides `dt`.
@@ -109,7 +105,7 @@ struct Derived<T> {
     product: T,
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn derive<T: Real>(given: LapicqueGiven, raw: &Params<T>) -> Derived<T> {
     let dt = raw[TIME_STEP];
     let inverse_beta = T::one() / raw[BETA];
@@ -151,7 +147,7 @@ fn derive<T: Real>(given: LapicqueGiven, raw: &Params<T>) -> Derived<T> {
 }
 
 impl Lapicque {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn forward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -173,19 +169,19 @@ impl Lapicque {
 
 impl Model for Lapicque {
     const NAME: &'static str = "lapicque";
-    const STATES: &'static [&'static str] = &["mem"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["beta", "r", "c", "time_step", "threshold"];
-    const PREPARED: &'static [&'static str] = &["r", "inv_rc", "dt", "leak", "threshold"];
+    const STATES: &'static [&'static str] = names::STATES;
+    const INPUTS: &'static [&'static str] = names::INPUTS;
+    const PARAMS: &'static [&'static str] = names::PARAMS;
+    const PREPARED: &'static [&'static str] = names::PREPARED;
 
     const CONFIGURATIONS: usize = 12;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn config_index(&self) -> usize {
         self.reset as usize * 4 + self.given as usize
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_config_index(index: usize) -> Self {
         Lapicque {
             reset: Reset::ALL[(index / 4) % 3],
@@ -232,7 +228,7 @@ impl Model for Lapicque {
         Ok(())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
         let d = derive(self.given, raw);
         let dt = raw[TIME_STEP];
@@ -248,7 +244,7 @@ impl Model for Lapicque {
 
     /// The reverse of `prepare`, operation by operation: `leak = 1 - dt/rc`,
     /// `inv_rc = 1/rc`, `rc = R·C`, then what derived `R` or `C`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
         let d = derive(self.given, raw);
         let dt = raw[TIME_STEP];
@@ -296,7 +292,7 @@ impl Model for Lapicque {
         g
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -310,7 +306,7 @@ impl Model for Lapicque {
         (next, fired.spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,

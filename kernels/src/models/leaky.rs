@@ -10,149 +10,72 @@
 //! immediate reset with `d = spk/g - r`: subtract `mem - d·thr`, zero
 //! `mem - d·mem`. Learnable: `beta`, `threshold`, `graded` (`g`).
 
-use super::common::{fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal};
+use super::common::{
+    charge_and_fire, charge_reset_backward, fire_and_reset_backward, prepare_clamped,
+    prepare_clamped_backward, refire,
+};
 use crate::model::{
-    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
-    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
-/// snnTorch's `Leaky` neuron.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Leaky {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// snnTorch's `Leaky` neuron: `Leaky::default()` (subtract, delayed reset),
+/// `Leaky::new(reset, reset_delay)` or `Leaky(ResetConfig { .. })`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Leaky(pub ResetConfig);
 
-impl Default for Leaky {
-    fn default() -> Self {
-        Leaky {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+reset_config_model!(Leaky);
+
+model_names! {
+    mod names {
+        states: MEM = "mem";
+        inputs: X = "x";
+        params: BETA = "beta", THRESHOLD = "threshold", GRADED = "graded";
+        prepared: B = "b", THRESHOLD = "threshold", GRADED = "graded";
     }
 }
-
-// state, input, parameter and prepared indices
-const MEM: usize = 0;
-const X: usize = 0;
-const BETA: usize = 0;
-const THRESHOLD: usize = 1;
-const GRADED: usize = 2;
-const B: usize = 0;
-
-/// The intermediate values of one step.
-struct Forward<T> {
-    r: T,
-    base: T,
-    fired: super::common::Fired<T>,
-    mem: T,
-}
+use names::{input::X, prepared::*, state::MEM};
 
 impl Leaky {
-    /// The membrane before firing.
-    #[inline(always)]
-    fn integrate<T: Real>(&self, p: &Prepared<T>, mem_prev: T, r: T, x: T) -> T {
+    /// The charge equation: the membrane before firing.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn charge<T: Real>(&self, p: &Prepared<T>, mem_prev: T, r: T, x: T) -> T {
         let (b, threshold) = (p[B], p[THRESHOLD]);
-        match self.reset {
+        match self.0.reset {
             Reset::Subtract => b * mem_prev + x - r * threshold,
             Reset::Zero => b * ((T::one() - r) * mem_prev) + x,
             Reset::None => b * mem_prev + x,
-        }
-    }
-
-    /// One step from the previous membrane and the input.
-    #[inline(always)]
-    fn forward<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        mem_prev: T,
-        x: T,
-        spike: &SpikeFn<T>,
-    ) -> Forward<T> {
-        let r = reset_signal(mem_prev, p[THRESHOLD]);
-        let base = self.integrate(p, mem_prev, r, x);
-        self.fire_and_reset::<T, S>(p, r, base, spike)
-    }
-
-    /// Firing and the immediate reset, from the membrane before firing.
-    #[inline(always)]
-    fn fire_and_reset<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        r: T,
-        base: T,
-        spike: &SpikeFn<T>,
-    ) -> Forward<T> {
-        let (threshold, g) = (p[THRESHOLD], p[GRADED]);
-        let fired = fire::<T, S>(base, threshold, Some(g), spike);
-        let mem = if self.reset_delay {
-            base
-        } else {
-            immediate_reset(self.reset, base, fired.spk, Some(g), r, threshold)
-        };
-        Forward {
-            r,
-            base,
-            fired,
-            mem,
         }
     }
 }
 
 impl Model for Leaky {
     const NAME: &'static str = "leaky";
-    const STATES: &'static [&'static str] = &["mem"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["beta", "threshold", "graded"];
-    const PREPARED: &'static [&'static str] = &["b", "threshold", "graded"];
+    const STATES: &'static [&'static str] = names::STATES;
+    const INPUTS: &'static [&'static str] = names::INPUTS;
+    const PARAMS: &'static [&'static str] = names::PARAMS;
+    const PREPARED: &'static [&'static str] = names::PREPARED;
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        Leaky { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
-        !self.reset_delay
+        !self.0.reset_delay
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[B] = raw[BETA].clamp(T::zero(), T::one());
-        p[THRESHOLD] = raw[THRESHOLD];
-        p[GRADED] = raw[GRADED];
-        p
+        prepare_clamped(raw, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[BETA] = grad[B] * raw[BETA].clamp_grad(T::zero(), T::one());
-        g[THRESHOLD] = grad[THRESHOLD];
-        g[GRADED] = grad[GRADED];
-        g
+        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -160,13 +83,22 @@ impl Model for Leaky {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let f = self.forward::<T, S>(p, prev[MEM], inputs[X], spike);
+        let mem_prev = prev[MEM];
+        let m = charge_and_fire::<T, S>(
+            self.0,
+            mem_prev,
+            p[THRESHOLD],
+            Some(p[GRADED]),
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| self.charge(p, mem_prev, r, inputs[X]),
+        );
         let mut next = zeros();
-        next[MEM] = f.mem;
-        (next, f.fired.spk)
+        next[MEM] = m.mem;
+        (next, m.fired.spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -177,47 +109,49 @@ impl Model for Leaky {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let (b, threshold, g) = (p[B], p[THRESHOLD], p[GRADED]);
+        let (b, threshold, g) = (p[B], p[THRESHOLD], Some(p[GRADED]));
         let mem_prev = prev[MEM];
-        let f = if self.reset_delay {
-            // the saved membrane is the membrane before firing
-            self.fire_and_reset::<T, S>(p, reset_signal(mem_prev, threshold), next[MEM], spike)
-        } else {
-            self.forward::<T, S>(p, mem_prev, inputs[X], spike)
-        };
-
-        let (mut grad_base, mut grad_spk, mut grad_threshold, mut grad_g) =
-            (grad_next[MEM], grad_spike, no_gradient(), no_gradient());
-        if !self.reset_delay {
-            let d = immediate_reset_backward(
-                self.reset,
-                f.base,
-                f.fired.spk,
-                Some(g),
-                f.r,
-                threshold,
-                grad_base,
-            );
-            grad_base = d.mem;
-            grad_spk = grad_spk + d.spk;
-            grad_threshold = d.threshold;
-            grad_g = d.graded;
-        }
-        let fg = fire_backward::<T, S>(&f.fired, Some(g), spike, grad_spk);
-        grad_base = grad_base + fg.mem;
-        grad_threshold = grad_threshold + fg.threshold;
-        grad_g = grad_g + fg.graded;
-
-        let (grad_mem_prev, grad_b) = match self.reset {
-            Reset::Subtract => {
-                grad_threshold = grad_threshold - grad_base * f.r;
-                (grad_base * b, grad_base * mem_prev)
-            }
+        let m = refire::<T, S>(
+            self.0,
+            mem_prev,
+            next[MEM],
+            threshold,
+            g,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| self.charge(p, mem_prev, r, inputs[X]),
+        );
+        let mg = fire_and_reset_backward::<T, S>(
+            self.0,
+            &m,
+            threshold,
+            g,
+            spike,
+            grad_spike,
+            grad_next[MEM],
+        );
+        // the charge: b·mem[t-1] + x, reset as `charge` says
+        let (grad_base, grad_mem_prev, grad_b, grad_threshold) = match self.0.reset {
             Reset::Zero => {
-                let kept = T::one() - f.r;
-                ((grad_base * b) * kept, grad_base * (kept * mem_prev))
+                // b·((1 - r)·mem[t-1]) + x
+                let grad_base = mg.before_firing;
+                let kept = T::one() - m.r;
+                (
+                    grad_base,
+                    (grad_base * b) * kept,
+                    grad_base * (kept * mem_prev),
+                    mg.threshold,
+                )
             }
-            Reset::None => (grad_base * b, grad_base * mem_prev),
+            reset => {
+                let (grad_base, grad_threshold) = charge_reset_backward(reset, m.r, &mg);
+                (
+                    grad_base,
+                    grad_base * b,
+                    grad_base * mem_prev,
+                    grad_threshold,
+                )
+            }
         };
 
         let mut grads = StepGrads::none();
@@ -225,7 +159,7 @@ impl Model for Leaky {
         grads.inputs[X] = grad_base;
         grads.prepared[B] = grad_b;
         grads.prepared[THRESHOLD] = grad_threshold;
-        grads.prepared[GRADED] = grad_g;
+        grads.prepared[GRADED] = mg.graded;
         grads
     }
 }

@@ -21,200 +21,141 @@
 //!   drive it with the single-step API.
 
 use super::common::{
-    fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal, Fired,
+    charge_and_fire, charge_reset_backward, fire_and_reset_backward, prepare_clamped,
+    prepare_clamped_backward, refire, Membrane,
 };
 use crate::model::{
-    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
-    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
-/// snnTorch's `RLeaky` with one-to-one recurrence (`all_to_all=False`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RLeaky {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// snnTorch's `RLeaky` with one-to-one recurrence (`all_to_all=False`):
+/// `RLeaky::default()` (subtract, delayed reset), `RLeaky::new(reset,
+/// reset_delay)` or `RLeaky(ResetConfig { .. })`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RLeaky(pub ResetConfig);
 
 /// snnTorch's `RLeaky` with all-to-all recurrence: the recurrent current is
-/// an input stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RLeakyAllToAll {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// an input stream. Constructed as [`RLeaky`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RLeakyAllToAll(pub ResetConfig);
 
-impl Default for RLeaky {
-    fn default() -> Self {
-        RLeaky {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+reset_config_model!(RLeaky, RLeakyAllToAll);
+
+model_names! {
+    mod one_to_one {
+        states: MEM = "mem", SPK = "spk";
+        inputs: X = "x";
+        params: BETA = "beta", V = "v", THRESHOLD = "threshold";
+        prepared: B = "b", V = "v", THRESHOLD = "threshold";
     }
 }
 
-impl Default for RLeakyAllToAll {
-    fn default() -> Self {
-        RLeakyAllToAll {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+model_names! {
+    mod all_to_all {
+        states: MEM = "mem";
+        inputs: X = "x", REC = "rec";
+        params: BETA = "beta", THRESHOLD = "threshold";
+        prepared: B = "b", THRESHOLD = "threshold";
     }
 }
 
-const MEM: usize = 0;
-const SPK: usize = 1;
-const X: usize = 0;
-const REC: usize = 1;
-const B: usize = 0;
-
-/// The shared step: the recurrent current is already computed.
+/// The step both recurrences share, with the recurrent current computed.
 #[derive(Clone, Copy)]
-struct Core {
-    reset: Reset,
-    reset_delay: bool,
+struct Core<T> {
+    config: ResetConfig,
+    b: T,
+    threshold: T,
+    mem_prev: T,
 }
 
-struct Forward<T> {
-    r: T,
-    before_firing: T,
-    fired: Fired<T>,
-    mem: T,
-}
-
+/// The gradients of [`Core`]'s step.
 struct CoreGrads<T> {
     mem_prev: T,
+    /// `dL/d base`, which is also `dL/dx` and `dL/d rec`.
     base: T,
     b: T,
     threshold: T,
 }
 
-impl Core {
-    #[inline(always)]
-    fn before_firing<T: Real>(&self, b: T, threshold: T, mem_prev: T, x: T, rec: T, r: T) -> T {
-        let base = b * mem_prev + x + rec;
-        match self.reset {
-            Reset::Subtract => base - r * threshold,
+impl<T: Real> Core<T> {
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn new(config: ResetConfig, b: T, threshold: T, mem_prev: T) -> Self {
+        Core {
+            config,
+            b,
+            threshold,
+            mem_prev,
+        }
+    }
+
+    /// The charge equation: `base = b·mem[t-1] + x[t] + rec[t]`, then the reset.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn charge(&self, x: T, rec: T, r: T) -> T {
+        let base = self.b * self.mem_prev + x + rec;
+        match self.config.reset {
+            Reset::Subtract => base - r * self.threshold,
             Reset::Zero => base - r * base,
             Reset::None => base,
         }
     }
 
-    #[inline(always)]
-    fn fire<T: Real, S: Surrogate>(
-        &self,
-        threshold: T,
-        r: T,
-        before_firing: T,
-        spike: &SpikeFn<T>,
-    ) -> Forward<T> {
-        let fired = fire::<T, S>(before_firing, threshold, None, spike);
-        let mem = if self.reset_delay {
-            before_firing
-        } else {
-            immediate_reset(self.reset, before_firing, fired.spk, None, r, threshold)
-        };
-        Forward {
-            r,
-            before_firing,
-            fired,
-            mem,
-        }
+    /// One step: `(mem[t], spk[t])`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn forward<S: Surrogate>(&self, x: T, rec: T, spike: &SpikeFn<T>) -> (T, T) {
+        let m = charge_and_fire::<T, S>(
+            self.config,
+            self.mem_prev,
+            self.threshold,
+            None,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| self.charge(x, rec, r),
+        );
+        (m.mem, m.fired.spk)
     }
 
-    #[inline(always)]
-    fn forward<T: Real, S: Surrogate>(
-        &self,
-        b: T,
-        threshold: T,
-        mem_prev: T,
-        x: T,
-        rec: T,
-        spike: &SpikeFn<T>,
-    ) -> Forward<T> {
-        let r = reset_signal(mem_prev, threshold);
-        self.fire::<T, S>(
-            threshold,
-            r,
-            self.before_firing(b, threshold, mem_prev, x, rec, r),
+    /// The step again for its backward pass, from the saved `mem[t]` (and
+    /// the inputs when the reset is immediate).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn refire<S: Surrogate>(&self, mem_next: T, x: T, rec: T, spike: &SpikeFn<T>) -> Membrane<T> {
+        refire::<T, S>(
+            self.config,
+            self.mem_prev,
+            mem_next,
+            self.threshold,
+            None,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| self.charge(x, rec, r),
         )
     }
 
-    /// The forward values for the backward pass: from the saved membrane when
-    /// it is the membrane before firing, else recomputed from the inputs.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn recompute<T: Real, S: Surrogate>(
+    /// The gradients of one step.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn backward<S: Surrogate>(
         &self,
-        b: T,
-        threshold: T,
-        mem_prev: T,
-        mem_next: T,
-        x: T,
-        rec: T,
-        spike: &SpikeFn<T>,
-    ) -> Forward<T> {
-        if self.reset_delay {
-            self.fire::<T, S>(
-                threshold,
-                reset_signal(mem_prev, threshold),
-                mem_next,
-                spike,
-            )
-        } else {
-            self.forward::<T, S>(b, threshold, mem_prev, x, rec, spike)
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn backward<T: Real, S: Surrogate>(
-        &self,
-        b: T,
-        threshold: T,
-        mem_prev: T,
-        f: &Forward<T>,
+        m: &Membrane<T>,
         spike: &SpikeFn<T>,
         grad_spike: T,
         grad_mem: T,
     ) -> CoreGrads<T> {
-        let (mut grad_before, mut grad_spk, mut grad_threshold) =
-            (grad_mem, grad_spike, no_gradient());
-        if !self.reset_delay {
-            let d = immediate_reset_backward(
-                self.reset,
-                f.before_firing,
-                f.fired.spk,
-                None,
-                f.r,
-                threshold,
-                grad_mem,
-            );
-            grad_before = d.mem;
-            grad_spk = grad_spk + d.spk;
-            grad_threshold = d.threshold;
-        }
-        let fg = fire_backward::<T, S>(&f.fired, None, spike, grad_spk);
-        grad_before = grad_before + fg.mem;
-        grad_threshold = grad_threshold + fg.threshold;
-        let grad_base = match self.reset {
-            Reset::Subtract => {
-                grad_threshold = grad_threshold - grad_before * f.r;
-                grad_before
-            }
-            Reset::Zero => grad_before - grad_before * f.r,
-            Reset::None => grad_before,
-        };
+        let mg = fire_and_reset_backward::<T, S>(
+            self.config,
+            m,
+            self.threshold,
+            None,
+            spike,
+            grad_spike,
+            grad_mem,
+        );
+        let (grad_base, grad_threshold) = charge_reset_backward(self.config.reset, m.r, &mg);
         CoreGrads {
-            mem_prev: grad_base * b,
+            mem_prev: grad_base * self.b,
             base: grad_base,
-            b: grad_base * mem_prev,
+            b: grad_base * self.mem_prev,
             threshold: grad_threshold,
         }
     }
@@ -222,55 +163,30 @@ impl Core {
 
 impl Model for RLeaky {
     const NAME: &'static str = "rleaky";
-    const STATES: &'static [&'static str] = &["mem", "spk"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["beta", "v", "threshold"];
-    const PREPARED: &'static [&'static str] = &["b", "v", "threshold"];
-    const SPIKE_STATE: Option<usize> = Some(SPK);
+    const STATES: &'static [&'static str] = one_to_one::STATES;
+    const INPUTS: &'static [&'static str] = one_to_one::INPUTS;
+    const PARAMS: &'static [&'static str] = one_to_one::PARAMS;
+    const PREPARED: &'static [&'static str] = one_to_one::PREPARED;
+    const SPIKE_STATE: Option<usize> = Some(one_to_one::state::SPK);
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        RLeaky { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
-        !self.reset_delay
+        !self.0.reset_delay
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[B] = raw[0].clamp(T::zero(), T::one());
-        p[1] = raw[1];
-        p[2] = raw[2];
-        p
+        prepare_clamped(raw, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[0] = grad[B] * raw[0].clamp_grad(T::zero(), T::one());
-        g[1] = grad[1];
-        g[2] = grad[2];
-        g
+        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -278,19 +194,16 @@ impl Model for RLeaky {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let (b, v, threshold) = (p[B], p[1], p[2]);
-        let core = Core {
-            reset: self.reset,
-            reset_delay: self.reset_delay,
-        };
-        let f = core.forward::<T, S>(b, threshold, prev[MEM], inputs[X], prev[SPK] * v, spike);
+        use one_to_one::{input::X, prepared::*, state::*};
+        let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
+        let (mem, spk) = core.forward::<S>(inputs[X], prev[SPK] * p[V], spike);
         let mut next = zeros();
-        next[MEM] = f.mem;
-        next[SPK] = f.fired.spk;
-        (next, f.fired.spk)
+        next[MEM] = mem;
+        next[SPK] = spk;
+        (next, spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -301,84 +214,49 @@ impl Model for RLeaky {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let (b, v, threshold) = (p[B], p[1], p[2]);
-        let core = Core {
-            reset: self.reset,
-            reset_delay: self.reset_delay,
-        };
+        use one_to_one::{input::X, prepared::*, state::*};
+        let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let spk_prev = prev[SPK];
-        let f = core.recompute::<T, S>(
-            b,
-            threshold,
-            prev[MEM],
-            next[MEM],
-            inputs[X],
-            spk_prev * v,
-            spike,
-        );
         // the spike is an output and the next step's recurrent input
+        let m = core.refire::<S>(next[MEM], inputs[X], spk_prev * p[V], spike);
         let grad_spk = grad_spike + grad_next[SPK];
-        let cg =
-            core.backward::<T, S>(b, threshold, prev[MEM], &f, spike, grad_spk, grad_next[MEM]);
+        let g = core.backward::<S>(&m, spike, grad_spk, grad_next[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[MEM] = cg.mem_prev;
-        grads.prev[SPK] = cg.base * v;
-        grads.inputs[X] = cg.base;
-        grads.prepared[B] = cg.b;
-        grads.prepared[1] = cg.base * spk_prev;
-        grads.prepared[2] = cg.threshold;
+        grads.prev[MEM] = g.mem_prev;
+        grads.prev[SPK] = g.base * p[V];
+        grads.inputs[X] = g.base;
+        grads.prepared[B] = g.b;
+        grads.prepared[V] = g.base * spk_prev;
+        grads.prepared[THRESHOLD] = g.threshold;
         grads
     }
 }
 
 impl Model for RLeakyAllToAll {
     const NAME: &'static str = "rleaky_all_to_all";
-    const STATES: &'static [&'static str] = &["mem"];
-    const INPUTS: &'static [&'static str] = &["x", "rec"];
-    const PARAMS: &'static [&'static str] = &["beta", "threshold"];
-    const PREPARED: &'static [&'static str] = &["b", "threshold"];
+    const STATES: &'static [&'static str] = all_to_all::STATES;
+    const INPUTS: &'static [&'static str] = all_to_all::INPUTS;
+    const PARAMS: &'static [&'static str] = all_to_all::PARAMS;
+    const PREPARED: &'static [&'static str] = all_to_all::PREPARED;
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        RLeakyAllToAll { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
-        !self.reset_delay
+        !self.0.reset_delay
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[B] = raw[0].clamp(T::zero(), T::one());
-        p[1] = raw[1];
-        p
+        prepare_clamped(raw, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[0] = grad[B] * raw[0].clamp_grad(T::zero(), T::one());
-        g[1] = grad[1];
-        g
+        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -386,17 +264,15 @@ impl Model for RLeakyAllToAll {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let core = Core {
-            reset: self.reset,
-            reset_delay: self.reset_delay,
-        };
-        let f = core.forward::<T, S>(p[B], p[1], prev[MEM], inputs[X], inputs[REC], spike);
+        use all_to_all::{input::*, prepared::*, state::*};
+        let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
+        let (mem, spk) = core.forward::<S>(inputs[X], inputs[REC], spike);
         let mut next = zeros();
-        next[MEM] = f.mem;
-        (next, f.fired.spk)
+        next[MEM] = mem;
+        (next, spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -407,35 +283,16 @@ impl Model for RLeakyAllToAll {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let (b, threshold) = (p[B], p[1]);
-        let core = Core {
-            reset: self.reset,
-            reset_delay: self.reset_delay,
-        };
-        let f = core.recompute::<T, S>(
-            b,
-            threshold,
-            prev[MEM],
-            next[MEM],
-            inputs[X],
-            inputs[REC],
-            spike,
-        );
-        let cg = core.backward::<T, S>(
-            b,
-            threshold,
-            prev[MEM],
-            &f,
-            spike,
-            grad_spike,
-            grad_next[MEM],
-        );
+        use all_to_all::{input::*, prepared::*, state::*};
+        let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
+        let m = core.refire::<S>(next[MEM], inputs[X], inputs[REC], spike);
+        let g = core.backward::<S>(&m, spike, grad_spike, grad_next[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[MEM] = cg.mem_prev;
-        grads.inputs[X] = cg.base;
-        grads.inputs[REC] = cg.base;
-        grads.prepared[B] = cg.b;
-        grads.prepared[1] = cg.threshold;
+        grads.prev[MEM] = g.mem_prev;
+        grads.inputs[X] = g.base;
+        grads.inputs[REC] = g.base;
+        grads.prepared[B] = g.b;
+        grads.prepared[THRESHOLD] = g.threshold;
         grads
     }
 }

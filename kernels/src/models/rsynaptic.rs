@@ -14,177 +14,72 @@
 //! state) or [`RSynapticAllToAll`] (`rec` an input stream), as for RLeaky.
 //! The backward pass never reads `x` or `rec`.
 
-use super::synaptic::{fire_and_reset, integrate_membrane, membrane_backward};
+use super::common::{prepare_clamped, prepare_clamped_backward};
+use super::synaptic::SynapticStep;
 use crate::model::{
-    no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay, zeros, Inputs,
-    Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
+    ResetConfig, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
-/// snnTorch's `RSynaptic` with one-to-one recurrence (`all_to_all=False`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RSynaptic {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// snnTorch's `RSynaptic` with one-to-one recurrence (`all_to_all=False`):
+/// `RSynaptic::default()` (subtract, delayed reset), `RSynaptic::new(reset,
+/// reset_delay)` or `RSynaptic(ResetConfig { .. })`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RSynaptic(pub ResetConfig);
 
 /// snnTorch's `RSynaptic` with all-to-all recurrence: the recurrent current
-/// is an input stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RSynapticAllToAll {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// is an input stream. Constructed as [`RSynaptic`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RSynapticAllToAll(pub ResetConfig);
 
-impl Default for RSynaptic {
-    fn default() -> Self {
-        RSynaptic {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+reset_config_model!(RSynaptic, RSynapticAllToAll);
+
+model_names! {
+    mod one_to_one {
+        states: SYN = "syn", MEM = "mem", SPK = "spk";
+        inputs: X = "x";
+        params: ALPHA = "alpha", BETA = "beta", V = "v", THRESHOLD = "threshold";
+        prepared: A = "a", B = "b", V = "v", THRESHOLD = "threshold";
     }
 }
 
-impl Default for RSynapticAllToAll {
-    fn default() -> Self {
-        RSynapticAllToAll {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+model_names! {
+    mod all_to_all {
+        states: SYN = "syn", MEM = "mem";
+        inputs: X = "x", REC = "rec";
+        params: ALPHA = "alpha", BETA = "beta", THRESHOLD = "threshold";
+        prepared: A = "a", B = "b", THRESHOLD = "threshold";
     }
-}
-
-const SYN: usize = 0;
-const MEM: usize = 1;
-const SPK: usize = 2;
-const X: usize = 0;
-const REC: usize = 1;
-const A: usize = 0;
-const B: usize = 1;
-
-/// One step given the recurrent current: `(syn, mem, spk)`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward<T: Real, S: Surrogate>(
-    reset: Reset,
-    reset_delay: bool,
-    p: &Prepared<T>,
-    prev: &States<T>,
-    x: T,
-    rec: T,
-    threshold: T,
-    spike: &SpikeFn<T>,
-) -> (T, T, T) {
-    let r = (prev[MEM] - threshold).heaviside().detach();
-    let syn = p[A] * prev[SYN] + x + rec;
-    let before_firing = integrate_membrane(reset, p[B], prev[MEM], syn, r, threshold);
-    let (fired, mem) =
-        fire_and_reset::<T, S>(reset, reset_delay, before_firing, r, threshold, spike);
-    (syn, mem, fired.spk)
-}
-
-/// Gradients of one step: `(mem[t-1], syn, a, b, threshold)`, where `syn` is
-/// `dL/d syn[t]` (which is also `dL/dx` and `dL/d rec`).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward<T: Real, S: Surrogate>(
-    reset: Reset,
-    reset_delay: bool,
-    p: &Prepared<T>,
-    prev: &States<T>,
-    next: &States<T>,
-    threshold: T,
-    spike: &SpikeFn<T>,
-    grad_spike: T,
-    grad_next: &States<T>,
-) -> [T; 5] {
-    let (b, mem_prev, syn) = (p[B], prev[MEM], next[SYN]);
-    let r = (mem_prev - threshold).heaviside().detach();
-    let before_firing = if reset_delay {
-        next[MEM]
-    } else {
-        integrate_membrane(reset, b, mem_prev, syn, r, threshold)
-    };
-    let fired = super::common::fire::<T, S>(before_firing, threshold, None, spike);
-    let mg = membrane_backward::<T, S>(
-        reset,
-        reset_delay,
-        before_firing,
-        &fired,
-        r,
-        threshold,
-        spike,
-        grad_spike,
-        grad_next[MEM],
-    );
-    let grad_syn = mg.base + grad_next[SYN];
-    [
-        mg.base * b,
-        grad_syn,
-        grad_syn * prev[SYN],
-        mg.base * mem_prev,
-        mg.threshold,
-    ]
 }
 
 impl Model for RSynaptic {
     const NAME: &'static str = "rsynaptic";
-    const STATES: &'static [&'static str] = &["syn", "mem", "spk"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["alpha", "beta", "v", "threshold"];
-    const PREPARED: &'static [&'static str] = &["a", "b", "v", "threshold"];
-    const SPIKE_STATE: Option<usize> = Some(SPK);
+    const STATES: &'static [&'static str] = one_to_one::STATES;
+    const INPUTS: &'static [&'static str] = one_to_one::INPUTS;
+    const PARAMS: &'static [&'static str] = one_to_one::PARAMS;
+    const PREPARED: &'static [&'static str] = one_to_one::PREPARED;
+    const SPIKE_STATE: Option<usize> = Some(one_to_one::state::SPK);
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        RSynaptic { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
         false
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[A] = raw[0].clamp(T::zero(), T::one());
-        p[B] = raw[1].clamp(T::zero(), T::one());
-        p[2] = raw[2];
-        p[3] = raw[3];
-        p
+        prepare_clamped(raw, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[0] = grad[A] * raw[0].clamp_grad(T::zero(), T::one());
-        g[1] = grad[B] * raw[1].clamp_grad(T::zero(), T::one());
-        g[2] = grad[2];
-        g[3] = grad[3];
-        g
+        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -192,17 +87,14 @@ impl Model for RSynaptic {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let (v, threshold) = (p[2], p[3]);
-        let rec = prev[SPK] * v;
-        let (syn, mem, spk) = forward::<T, S>(
-            self.reset,
-            self.reset_delay,
-            p,
-            prev,
-            inputs[X],
-            rec,
-            threshold,
+        use one_to_one::{input::X, prepared::*, state::*};
+        let rec = prev[SPK] * p[V];
+        let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
+        let (syn, mem, spk) = core.forward::<S>(
+            self.0,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + rec,
         );
         let mut next = zeros();
         next[SYN] = syn;
@@ -211,7 +103,7 @@ impl Model for RSynaptic {
         (next, spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -222,83 +114,58 @@ impl Model for RSynaptic {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let (v, threshold) = (p[2], p[3]);
+        use one_to_one::{input::X, prepared::*, state::*};
+        let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         // the spike is an output and the next step's recurrent input
         let grad_spk = grad_spike + grad_next[SPK];
-        let [grad_mem_prev, grad_syn, grad_a, grad_b, grad_threshold] = backward::<T, S>(
-            self.reset,
-            self.reset_delay,
-            p,
-            prev,
-            next,
-            threshold,
+        let g = core.backward::<S>(
+            self.0,
+            next[SYN],
+            next[MEM],
             spike,
             grad_spk,
-            grad_next,
+            grad_next[SYN],
+            grad_next[MEM],
         );
+        let (grad_a, grad_b) = (g.syn * prev[SYN], g.base * prev[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[SYN] = grad_syn * p[A];
-        grads.prev[MEM] = grad_mem_prev;
-        grads.prev[SPK] = grad_syn * v;
-        grads.inputs[X] = grad_syn;
+        grads.prev[SYN] = g.syn * p[A];
+        grads.prev[MEM] = g.mem_prev;
+        grads.prev[SPK] = g.syn * p[V];
+        grads.inputs[X] = g.syn;
         grads.prepared[A] = grad_a;
         grads.prepared[B] = grad_b;
-        grads.prepared[2] = grad_syn * prev[SPK];
-        grads.prepared[3] = grad_threshold;
+        grads.prepared[V] = g.syn * prev[SPK];
+        grads.prepared[THRESHOLD] = g.threshold;
         grads
     }
 }
 
 impl Model for RSynapticAllToAll {
     const NAME: &'static str = "rsynaptic_all_to_all";
-    const STATES: &'static [&'static str] = &["syn", "mem"];
-    const INPUTS: &'static [&'static str] = &["x", "rec"];
-    const PARAMS: &'static [&'static str] = &["alpha", "beta", "threshold"];
-    const PREPARED: &'static [&'static str] = &["a", "b", "threshold"];
+    const STATES: &'static [&'static str] = all_to_all::STATES;
+    const INPUTS: &'static [&'static str] = all_to_all::INPUTS;
+    const PARAMS: &'static [&'static str] = all_to_all::PARAMS;
+    const PREPARED: &'static [&'static str] = all_to_all::PREPARED;
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        RSynapticAllToAll { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
         false
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[A] = raw[0].clamp(T::zero(), T::one());
-        p[B] = raw[1].clamp(T::zero(), T::one());
-        p[2] = raw[2];
-        p
+        prepare_clamped(raw, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[0] = grad[A] * raw[0].clamp_grad(T::zero(), T::one());
-        g[1] = grad[B] * raw[1].clamp_grad(T::zero(), T::one());
-        g[2] = grad[2];
-        g
+        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -306,16 +173,13 @@ impl Model for RSynapticAllToAll {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let threshold = p[2];
-        let (syn, mem, spk) = forward::<T, S>(
-            self.reset,
-            self.reset_delay,
-            p,
-            prev,
-            inputs[X],
-            inputs[REC],
-            threshold,
+        use all_to_all::{input::*, prepared::*, state::*};
+        let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
+        let (syn, mem, spk) = core.forward::<S>(
+            self.0,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + inputs[REC],
         );
         let mut next = zeros();
         next[SYN] = syn;
@@ -323,7 +187,7 @@ impl Model for RSynapticAllToAll {
         (next, spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -334,26 +198,26 @@ impl Model for RSynapticAllToAll {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let threshold = p[2];
-        let [grad_mem_prev, grad_syn, grad_a, grad_b, grad_threshold] = backward::<T, S>(
-            self.reset,
-            self.reset_delay,
-            p,
-            prev,
-            next,
-            threshold,
+        use all_to_all::{input::*, prepared::*, state::*};
+        let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
+        let g = core.backward::<S>(
+            self.0,
+            next[SYN],
+            next[MEM],
             spike,
             grad_spike,
-            grad_next,
+            grad_next[SYN],
+            grad_next[MEM],
         );
+        let (grad_a, grad_b) = (g.syn * prev[SYN], g.base * prev[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[SYN] = grad_syn * p[A];
-        grads.prev[MEM] = grad_mem_prev;
-        grads.inputs[X] = grad_syn;
-        grads.inputs[REC] = grad_syn;
+        grads.prev[SYN] = g.syn * p[A];
+        grads.prev[MEM] = g.mem_prev;
+        grads.inputs[X] = g.syn;
+        grads.inputs[REC] = g.syn;
         grads.prepared[A] = grad_a;
         grads.prepared[B] = grad_b;
-        grads.prepared[2] = grad_threshold;
+        grads.prepared[THRESHOLD] = g.threshold;
         grads
     }
 }

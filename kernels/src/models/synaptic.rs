@@ -16,52 +16,37 @@
 //! before firing is recomputed from it.
 
 use super::common::{
-    fire, fire_backward, immediate_reset, immediate_reset_backward, reset_signal, Fired,
+    charge_reset_backward, fire_and_reset, fire_and_reset_backward, prepare_clamped,
+    prepare_clamped_backward, refire, reset_signal,
 };
 use crate::model::{
-    no_gradient, no_gradients, reset_delay_from_index, reset_delay_index, variant_with_delay,
-    zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
 
-/// snnTorch's `Synaptic` neuron.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Synaptic {
-    /// `reset_mechanism` (default subtract).
-    pub reset: Reset,
-    /// `reset_delay` (default true).
-    pub reset_delay: bool,
-}
+/// snnTorch's `Synaptic` neuron: `Synaptic::default()` (subtract, delayed
+/// reset), `Synaptic::new(reset, reset_delay)` or `Synaptic(ResetConfig { .. })`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Synaptic(pub ResetConfig);
 
-impl Default for Synaptic {
-    fn default() -> Self {
-        Synaptic {
-            reset: Reset::Subtract,
-            reset_delay: true,
-        }
+reset_config_model!(Synaptic);
+
+model_names! {
+    mod names {
+        states: SYN = "syn", MEM = "mem";
+        inputs: X = "x";
+        params: ALPHA = "alpha", BETA = "beta", THRESHOLD = "threshold";
+        prepared: A = "a", B = "b", THRESHOLD = "threshold";
     }
 }
+use names::{input::X, prepared::*, state::*};
 
-const SYN: usize = 0;
-const MEM: usize = 1;
-const X: usize = 0;
-const ALPHA: usize = 0;
-const BETA: usize = 1;
-const THRESHOLD: usize = 2;
-const A: usize = 0;
-const B: usize = 1;
-
-/// The membrane before firing: `b·mem[t-1] + syn[t]`, then the reset.
-#[inline(always)]
-pub(crate) fn integrate_membrane<T: Real>(
-    reset: Reset,
-    b: T,
-    mem_prev: T,
-    syn: T,
-    r: T,
-    threshold: T,
-) -> T {
+/// The charge equation of Synaptic and RSynaptic, the membrane before
+/// firing: `b·mem[t-1] + syn[t]`, then the reset.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn charge<T: Real>(reset: Reset, b: T, mem_prev: T, syn: T, r: T, threshold: T) -> T {
     let base = b * mem_prev + syn;
     match reset {
         Reset::Subtract => base - r * threshold,
@@ -70,128 +55,132 @@ pub(crate) fn integrate_membrane<T: Real>(
     }
 }
 
-/// Firing and the immediate reset of `reset_delay = false`.
-#[inline(always)]
-pub(crate) fn fire_and_reset<T: Real, S: Surrogate>(
-    reset: Reset,
-    reset_delay: bool,
-    before_firing: T,
-    r: T,
-    threshold: T,
-    spike: &SpikeFn<T>,
-) -> (Fired<T>, T) {
-    let fired = fire::<T, S>(before_firing, threshold, None, spike);
-    let mem = if reset_delay {
-        before_firing
-    } else {
-        immediate_reset(reset, before_firing, fired.spk, None, r, threshold)
-    };
-    (fired, mem)
-}
-
-/// Gradients of the membrane path, from `dL/d mem[t]` and `dL/d spk[t]` back
-/// to `dL/d base` (the membrane before the reset) and `dL/d thr`.
-pub(crate) struct MembraneGrads<T> {
-    pub base: T,
+/// The constants and previous states one step of Synaptic or RSynaptic
+/// reads (the recurrent models name them at their own indices).
+#[derive(Clone, Copy)]
+pub(crate) struct SynapticStep<T> {
+    pub a: T,
+    pub b: T,
     pub threshold: T,
+    pub syn_prev: T,
+    pub mem_prev: T,
 }
 
-/// Backward of [`integrate_membrane`]'s reset, firing and the immediate reset.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub(crate) fn membrane_backward<T: Real, S: Surrogate>(
-    reset: Reset,
-    reset_delay: bool,
-    before_firing: T,
-    fired: &Fired<T>,
-    r: T,
-    threshold: T,
-    spike: &SpikeFn<T>,
-    grad_spike: T,
-    grad_mem: T,
-) -> MembraneGrads<T> {
-    let (mut grad_before, mut grad_spk, mut grad_threshold) = (grad_mem, grad_spike, no_gradient());
-    if !reset_delay {
-        let d = immediate_reset_backward(
-            reset,
-            before_firing,
-            fired.spk,
-            None,
-            r,
+impl<T: Real> SynapticStep<T> {
+    /// The step of a neuron with these constants and previous states.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn new(a: T, b: T, threshold: T, syn_prev: T, mem_prev: T) -> Self {
+        SynapticStep {
+            a,
+            b,
             threshold,
-            grad_mem,
-        );
-        grad_before = d.mem;
-        grad_spk = grad_spk + d.spk;
-        grad_threshold = d.threshold;
-    }
-    let fg = fire_backward::<T, S>(fired, None, spike, grad_spk);
-    grad_before = grad_before + fg.mem;
-    grad_threshold = grad_threshold + fg.threshold;
-    let grad_base = match reset {
-        Reset::Subtract => {
-            grad_threshold = grad_threshold - grad_before * r;
-            grad_before
+            syn_prev,
+            mem_prev,
         }
-        Reset::Zero => grad_before - grad_before * r,
-        Reset::None => grad_before,
-    };
-    MembraneGrads {
-        base: grad_base,
-        threshold: grad_threshold,
     }
+
+    /// One step: `syn[t] = current(a·syn[t-1])` (the model adds its input
+    /// currents), the charge, firing and the immediate reset. Returns
+    /// `(syn[t], mem[t], spk[t])`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn forward<S: Surrogate>(
+        &self,
+        config: ResetConfig,
+        spike: &SpikeFn<T>,
+        current: impl FnOnce(T) -> T,
+    ) -> (T, T, T) {
+        let r = reset_signal(self.mem_prev, self.threshold);
+        let syn = current(self.a * self.syn_prev);
+        let before_firing = charge(config.reset, self.b, self.mem_prev, syn, r, self.threshold);
+        let m = fire_and_reset::<T, S>(config, r, before_firing, self.threshold, None, spike);
+        (syn, m.mem, m.fired.spk)
+    }
+
+    /// The gradients of one step from the saved `syn[t]` and `mem[t]`,
+    /// `dL/d spk[t]` and `dL/d state[t]` (the inputs are not read).
+    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn backward<S: Surrogate>(
+        &self,
+        config: ResetConfig,
+        syn: T,
+        mem_next: T,
+        spike: &SpikeFn<T>,
+        grad_spike: T,
+        grad_syn_next: T,
+        grad_mem_next: T,
+    ) -> SynapticGrads<T> {
+        let (b, threshold, mem_prev) = (self.b, self.threshold, self.mem_prev);
+        let m = refire::<T, S>(
+            config,
+            mem_prev,
+            mem_next,
+            threshold,
+            None,
+            spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |r| charge(config.reset, b, mem_prev, syn, r, threshold),
+        );
+        let mg = fire_and_reset_backward::<T, S>(
+            config,
+            &m,
+            threshold,
+            None,
+            spike,
+            grad_spike,
+            grad_mem_next,
+        );
+        let (grad_base, grad_threshold) = charge_reset_backward(config.reset, m.r, &mg);
+        // base = b·mem[t-1] + syn[t]; syn[t] = a·syn[t-1] + currents: the
+        // products with `a`, `syn[t-1]` and `mem[t-1]` are left to the model
+        let grad_syn = grad_base + grad_syn_next;
+        SynapticGrads {
+            mem_prev: grad_base * b,
+            base: grad_base,
+            syn: grad_syn,
+            threshold: grad_threshold,
+        }
+    }
+}
+
+/// The gradients of one step of Synaptic or RSynaptic.
+pub(crate) struct SynapticGrads<T> {
+    /// `dL/d mem[t-1]`.
+    pub mem_prev: T,
+    /// `dL/d base`: `dL/d b = base · mem[t-1]`.
+    pub base: T,
+    /// `dL/d syn[t]`, which is also `dL/d` every input current:
+    /// `dL/d syn[t-1] = syn · a`, `dL/d a = syn · syn[t-1]`.
+    pub syn: T,
+    /// `dL/d thr`.
+    pub threshold: T,
 }
 
 impl Model for Synaptic {
     const NAME: &'static str = "synaptic";
-    const STATES: &'static [&'static str] = &["syn", "mem"];
-    const INPUTS: &'static [&'static str] = &["x"];
-    const PARAMS: &'static [&'static str] = &["alpha", "beta", "threshold"];
-    const PREPARED: &'static [&'static str] = &["a", "b", "threshold"];
+    const STATES: &'static [&'static str] = names::STATES;
+    const INPUTS: &'static [&'static str] = names::INPUTS;
+    const PARAMS: &'static [&'static str] = names::PARAMS;
+    const PREPARED: &'static [&'static str] = names::PREPARED;
 
-    const CONFIGURATIONS: usize = 6;
+    reset_config_items!();
 
-    #[inline(always)]
-    fn config_index(&self) -> usize {
-        reset_delay_index(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
-    fn from_config_index(index: usize) -> Self {
-        let (reset, reset_delay) = reset_delay_from_index(index);
-        Synaptic { reset, reset_delay }
-    }
-
-    crate::specialize_configurations!(0 1 2 3 4 5);
-
-    fn variant(&self) -> &'static str {
-        variant_with_delay(self.reset, self.reset_delay)
-    }
-
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
         false
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        let mut p = zeros();
-        p[A] = raw[ALPHA].clamp(T::zero(), T::one());
-        p[B] = raw[BETA].clamp(T::zero(), T::one());
-        p[THRESHOLD] = raw[THRESHOLD];
-        p
+        prepare_clamped(raw, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        let mut g = no_gradients();
-        g[ALPHA] = grad[A] * raw[ALPHA].clamp_grad(T::zero(), T::one());
-        g[BETA] = grad[B] * raw[BETA].clamp_grad(T::zero(), T::one());
-        g[THRESHOLD] = grad[THRESHOLD];
-        g
+        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -199,25 +188,19 @@ impl Model for Synaptic {
         inputs: &Inputs<T>,
         spike: &SpikeFn<T>,
     ) -> (States<T>, T) {
-        let threshold = p[THRESHOLD];
-        let r = reset_signal(prev[MEM], threshold);
-        let syn = p[A] * prev[SYN] + inputs[X];
-        let before_firing = integrate_membrane(self.reset, p[B], prev[MEM], syn, r, threshold);
-        let (fired, mem) = fire_and_reset::<T, S>(
-            self.reset,
-            self.reset_delay,
-            before_firing,
-            r,
-            threshold,
+        let (syn, mem, spk) = self.core(p, prev).forward::<S>(
+            self.0,
             spike,
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X],
         );
         let mut next = zeros();
         next[SYN] = syn;
         next[MEM] = mem;
-        (next, fired.spk)
+        (next, spk)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         p: &Prepared<T>,
@@ -228,35 +211,29 @@ impl Model for Synaptic {
         grad_spike: T,
         grad_next: &States<T>,
     ) -> StepGrads<T> {
-        let (a, b, threshold) = (p[A], p[B], p[THRESHOLD]);
-        let (syn_prev, mem_prev, syn) = (prev[SYN], prev[MEM], next[SYN]);
-        let r = reset_signal(mem_prev, threshold);
-        let before_firing = if self.reset_delay {
-            next[MEM]
-        } else {
-            integrate_membrane(self.reset, b, mem_prev, syn, r, threshold)
-        };
-        let fired = fire::<T, S>(before_firing, threshold, None, spike);
-        let mg = membrane_backward::<T, S>(
-            self.reset,
-            self.reset_delay,
-            before_firing,
-            &fired,
-            r,
-            threshold,
+        let g = self.core(p, prev).backward::<S>(
+            self.0,
+            next[SYN],
+            next[MEM],
             spike,
             grad_spike,
+            grad_next[SYN],
             grad_next[MEM],
         );
-        // base = b·mem[t-1] + syn[t]; syn[t] = a·syn[t-1] + x[t]
-        let grad_syn = mg.base + grad_next[SYN];
         let mut grads = StepGrads::none();
-        grads.prev[MEM] = mg.base * b;
-        grads.prev[SYN] = grad_syn * a;
-        grads.inputs[X] = grad_syn;
-        grads.prepared[A] = grad_syn * syn_prev;
-        grads.prepared[B] = mg.base * mem_prev;
-        grads.prepared[THRESHOLD] = mg.threshold;
+        grads.prev[MEM] = g.mem_prev;
+        grads.prev[SYN] = g.syn * p[A];
+        grads.inputs[X] = g.syn;
+        grads.prepared[A] = g.syn * prev[SYN];
+        grads.prepared[B] = g.base * prev[MEM];
+        grads.prepared[THRESHOLD] = g.threshold;
         grads
+    }
+}
+
+impl Synaptic {
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn core<T: Real>(&self, p: &Prepared<T>, prev: &States<T>) -> SynapticStep<T> {
+        SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM])
     }
 }

@@ -35,7 +35,7 @@ impl F16 {
 
     /// `x` rounded to binary16 (nearest even); finite values beyond the range
     /// saturate to ±65504, infinities and NaN are kept (NaN as a quiet NaN).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn from_f32(x: f32) -> F16 {
         F16::from_bits(f32_to_f16_bits(x))
     }
@@ -49,7 +49,7 @@ impl F16 {
     }
 
     /// The exact `f32` value.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn to_f32(self) -> f32 {
         f16_bits_to_f32(self.to_bits())
     }
@@ -97,7 +97,7 @@ impl F16 {
 /// The binary16 bits nearest to `x` (ties to even), finite overflow
 /// saturating to ±65504. Branch-free, so that loops of F16 arithmetic
 /// vectorise; checked against `half`'s conversion in the tests.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn f32_to_f16_bits(x: f32) -> u16 {
     let bits = x.to_bits();
     let sign = ((bits >> 16) & 0x8000) as u16;
@@ -139,7 +139,7 @@ fn f32_to_f16_bits(x: f32) -> u16 {
 /// The exact `f32` value of binary16 bits. Branch-free: the exponent and
 /// fraction are moved into place and scaled by `2^112` (which also
 /// normalises subnormals exactly); infinities and NaN are patched.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn f16_bits_to_f32(h: u16) -> f32 {
     let sign = ((h & 0x8000) as u32) << 16;
     let magnitude = (h & 0x7fff) as u32;
@@ -183,7 +183,7 @@ macro_rules! binary_op {
     ($trait:ident, $method:ident, $op:tt) => {
         impl $trait for F16 {
             type Output = F16;
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn $method(self, rhs: F16) -> F16 {
                 F16::from_f32(self.to_f32() $op rhs.to_f32())
             }
@@ -197,7 +197,7 @@ binary_op!(Div, div, /);
 
 impl Neg for F16 {
     type Output = F16;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn neg(self) -> F16 {
         F16::from_bits(self.to_bits() ^ 0x8000)
     }
@@ -258,31 +258,31 @@ impl Real for F16 {
     type Wide = f32;
     const FORMAT: Format = Format::BINARY16;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn constant(c: f64) -> Self {
         F16::from_f64(c)
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn lt(self, other: Self) -> bool {
         self.to_f32() < other.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn le(self, other: Self) -> bool {
         self.to_f32() <= other.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn gt(self, other: Self) -> bool {
         self.to_f32() > other.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn ge(self, other: Self) -> bool {
         self.to_f32() >= other.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn eq(self, other: Self) -> bool {
         self.to_f32() == other.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn select(mask: bool, a: Self, b: Self) -> Self {
         if mask {
             a
@@ -290,19 +290,19 @@ impl Real for F16 {
             b
         }
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn to_bits(self) -> u16 {
         F16::to_bits(self)
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_bits(bits: u16) -> Self {
         F16::from_bits(bits)
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn widen(self) -> f32 {
         self.to_f32()
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn narrow(wide: f32) -> Self {
         F16::from_f32(wide)
     }

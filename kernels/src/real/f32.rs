@@ -10,31 +10,31 @@ macro_rules! impl_real_for_native_float {
             type Wide = $t;
             const FORMAT: Format = $format;
 
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn constant(c: f64) -> Self {
                 c as $t
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn lt(self, other: Self) -> bool {
                 self < other
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn le(self, other: Self) -> bool {
                 self <= other
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn gt(self, other: Self) -> bool {
                 self > other
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn ge(self, other: Self) -> bool {
                 self >= other
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn eq(self, other: Self) -> bool {
                 self == other
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn select(mask: bool, a: Self, b: Self) -> Self {
                 if mask {
                     a
@@ -42,19 +42,19 @@ macro_rules! impl_real_for_native_float {
                     b
                 }
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn to_bits(self) -> $bits {
                 <$t>::to_bits(self)
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn from_bits(bits: $bits) -> Self {
                 <$t>::from_bits(bits)
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn widen(self) -> Self {
                 self
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn narrow(wide: Self) -> Self {
                 wide
             }

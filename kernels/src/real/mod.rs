@@ -76,15 +76,15 @@ pub trait Mask: Copy + Debug {
 }
 
 impl Mask for bool {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn and(self, other: Self) -> Self {
         self & other
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn or(self, other: Self) -> Self {
         self | other
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn not(self) -> Self {
         !self
     }
@@ -114,19 +114,19 @@ pub trait Word:
 macro_rules! impl_word {
     ($($t:ty),*) => {$(
         impl Word for $t {
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn lit(value: u64) -> Self {
                 value as $t
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn wrapping_add(self, other: Self) -> Self {
                 <$t>::wrapping_add(self, other)
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn wrapping_sub(self, other: Self) -> Self {
                 <$t>::wrapping_sub(self, other)
             }
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn wrapping_mul(self, other: Self) -> Self {
                 <$t>::wrapping_mul(self, other)
             }
@@ -189,25 +189,25 @@ pub trait Real:
 
     /// Stops gradient flow: the identity for numbers, drops the tangent of a
     /// dual number. Used for snnTorch's detached reset signal.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn detach(self) -> Self {
         self
     }
 
     /// `0`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn zero() -> Self {
         Self::constant(0.0)
     }
 
     /// `1`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn one() -> Self {
         Self::constant(1.0)
     }
 
     /// `|x|`, by clearing the sign bit (exact, `abs(-0) = +0`, NaN stays NaN).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn abs(self) -> Self {
         let magnitude = !Self::FORMAT.sign_mask() & (u64::MAX >> (64 - Self::FORMAT.bits));
         Self::from_bits(self.to_bits() & Self::Bits::lit(magnitude))
@@ -215,27 +215,27 @@ pub trait Real:
 
     /// `x` clamped to `[lo, hi]`: `lo` if `x < lo`, `hi` if `x > hi`, else
     /// `x` (NaN stays NaN), as `torch.clamp`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn clamp(self, lo: Self, hi: Self) -> Self {
         Self::select(self.lt(lo), lo, Self::select(self.gt(hi), hi, self))
     }
 
     /// `1` where `lo <= x <= hi`, else `0`: the derivative of [`Real::clamp`]
     /// as `torch.clamp` defines it (the bounds pass the gradient).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn clamp_grad(self, lo: Self, hi: Self) -> Self {
         Self::select(self.ge(lo).and(self.le(hi)), Self::one(), Self::zero())
     }
 
     /// The Heaviside step `H(x) = 1 if x > 0 else 0` (`H(0) = H(NaN) = 0`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn heaviside(self) -> Self {
         Self::select(self.gt(Self::zero()), Self::one(), Self::zero())
     }
 
     /// The spike function: `H(z)` in value. Its derivative is the surrogate
     /// `S`; only types that carry derivatives forward override this.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn spike<S: Surrogate>(self, _constants: &SurrogateConstants<Self>, _noise: Self) -> Self {
         self.heaviside()
     }
@@ -244,7 +244,7 @@ pub trait Real:
     /// The kernels call surrogates only through this, so that the code
     /// generator can record a surrogate as one call (one C++ function per
     /// surrogate instead of one copy in every vertex).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn surrogate_grad<S: Surrogate>(
         z: Self,
         grad: Self,
@@ -255,26 +255,26 @@ pub trait Real:
     }
 
     /// `e^x`, see [`crate::math::exp`].
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn exp(self) -> Self {
         crate::math::exp(self)
     }
 
     /// `ln x`, see [`crate::math::ln`].
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn ln(self) -> Self {
         crate::math::ln(self)
     }
 
     /// `atan x`, see [`crate::math::atan`].
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn atan(self) -> Self {
         crate::math::atan(self)
     }
 }
 
 /// `x` when `cond`, else `0` (a `select`, so NaN in the other arm never leaks).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn where_or_zero<T: Real>(cond: T::Mask, x: T) -> T {
     T::select(cond, x, T::zero())
 }

@@ -31,7 +31,7 @@ impl Surrogate for Atan {
         ]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         let scaled = c[1] * z;
         (T::one() / (scaled * scaled + T::one())) * c[0] * grad

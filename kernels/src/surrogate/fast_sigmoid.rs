@@ -23,7 +23,7 @@ impl Surrogate for FastSigmoid {
         [self.slope, 0.0, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         let d = c[0] * z.abs() + T::one();
         grad / (d * d)

@@ -9,7 +9,7 @@ pub struct Heaviside;
 impl Surrogate for Heaviside {
     const NAME: &'static str = "heaviside";
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, _c: &SurrogateConstants<T>, _noise: T) -> T {
         grad * z.heaviside()
     }

@@ -26,7 +26,7 @@ impl Surrogate for LeakySpikeOperator {
         [self.slope, 0.0, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         grad * z.heaviside() + (not_spiked(z) * c[0]) * grad
     }

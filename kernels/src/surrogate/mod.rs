@@ -23,9 +23,13 @@
 //! | [`LeakySpikeOperator`] | `LSO` | slope = 0.1 | `g·H(z) + (1 - H(z))·slope·g` |
 //! | [`StochasticSpikeOperator`] | `SSO` | mean = 0, variance = 0.2 | `g·H(z) + g·(1 - H(z))·((u - 0.5 + mean)·variance)` |
 //!
+//! [`AnySurrogate`] is any of them chosen at run time (for tests and tools
+//! that sweep the surrogates and care more about compile time than speed).
+//!
 //! Every formula is evaluated left to right with snnTorch's operation order
 //! (for example `a / t` in PyTorch is `reciprocal(t) * a`).
 
+mod any;
 mod atan;
 mod fast_sigmoid;
 mod heaviside;
@@ -37,6 +41,7 @@ mod stochastic_spike_operator;
 mod straight_through;
 mod triangular;
 
+pub use self::any::AnySurrogate;
 pub use self::atan::Atan;
 pub use self::fast_sigmoid::FastSigmoid;
 pub use self::heaviside::Heaviside;
@@ -109,20 +114,20 @@ impl<T: Real> SpikeFn<T> {
     }
 
     /// `h = H(z)` (for dual numbers, with the surrogate as derivative).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn fire<S: Surrogate>(&self, z: T) -> T {
         z.spike::<S>(&self.constants, self.noise)
     }
 
     /// `dL/dz` from `dL/dh`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn grad<S: Surrogate>(&self, z: T, grad: T) -> T {
         T::surrogate_grad::<S>(z, grad, &self.constants, self.noise)
     }
 }
 
 /// `1 - H(z)` as a number: 1 where the neuron did not spike.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn not_spiked<T: Real>(z: T) -> T {
     T::select(z.gt(T::zero()), T::zero(), T::one())
 }

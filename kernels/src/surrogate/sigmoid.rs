@@ -27,7 +27,7 @@ impl Surrogate for Sigmoid {
         [self.slope, 0.0, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         let e = (-c[0] * z).exp();
         let d = e + T::one();

@@ -29,7 +29,7 @@ impl Surrogate for SparseFastSigmoid {
         [self.slope, self.b, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         let d = c[0] * z.abs() + T::one();
         let above = T::select(z.gt(c[1]), T::one(), T::zero());

@@ -28,7 +28,7 @@ impl Surrogate for SpikeRateEscape {
         [self.beta, self.slope, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         (grad * c[1]) * (-c[0] * (z - T::one()).abs()).exp()
     }

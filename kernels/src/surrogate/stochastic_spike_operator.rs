@@ -35,7 +35,7 @@ impl Surrogate for StochasticSpikeOperator {
         [self.mean, self.variance, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, noise: T) -> T {
         let perturbation = ((noise - T::constant(0.5)) + c[0]) * c[1];
         grad * z.heaviside() + (grad * not_spiked(z)) * perturbation

@@ -23,7 +23,7 @@ impl Surrogate for Triangular {
         [self.threshold, 0.0, 0.0, 0.0]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn grad<T: Real>(z: T, grad: T, c: &SurrogateConstants<T>, _noise: T) -> T {
         let scaled = grad * c[0];
         T::select(z.ge(T::zero()), -scaled, scaled)

@@ -1,6 +1,7 @@
 //! Test helpers shared by the kernel tests: a seeded random source, dual
-//! numbers, an independent binary16, and one problem generator for every
-//! model.
+//! numbers, independent binary16 and binary32, every built-in surrogate as
+//! one type chosen at run time, and one problem generator and runner for
+//! every model.
 #![allow(dead_code)]
 
 pub mod dual;
@@ -65,11 +66,15 @@ macro_rules! soft_float {
     };
 }
 
+pub mod any_surrogate;
 pub mod soft_f16;
 pub mod soft_f32;
+pub mod ulp;
 
-use snn_kernels::layer::Param;
+use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::model::Model;
+use snn_kernels::surrogate::Surrogate;
+use snn_kernels::Real;
 
 /// xorshift64*: a small seeded source of test data.
 #[derive(Clone, Debug)]
@@ -213,16 +218,7 @@ pub struct Converted<T> {
 
 impl<T: Copy> Converted<T> {
     pub fn param_list(&self) -> Vec<Param<'_, T>> {
-        self.params
-            .iter()
-            .map(|p| {
-                if p.len() == 1 {
-                    Param::Scalar(p[0])
-                } else {
-                    Param::PerNeuron(p)
-                }
-            })
-            .collect()
+        self.params.iter().map(|p| Param::from_values(p)).collect()
     }
 
     pub fn input_refs(&self) -> Vec<&[T]> {
@@ -254,46 +250,51 @@ pub struct Run<T> {
 
 /// Bits of a float for comparison, all NaNs equal.
 pub trait Bits: Copy {
-    fn key(self) -> u64;
-    fn show(self) -> String;
+    /// Hex digits to show, with the `0x`.
+    const HEX: usize;
+    fn bits(self) -> u64;
+    fn value(self) -> f64;
+
+    fn key(self) -> u64 {
+        if self.value().is_nan() {
+            u64::MAX
+        } else {
+            self.bits()
+        }
+    }
+
+    fn show(self) -> String {
+        format!("{:e} ({:#0w$x})", self.value(), self.bits(), w = Self::HEX)
+    }
 }
 
 impl Bits for f32 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits() as u64
-        }
+    const HEX: usize = 10;
+    fn bits(self) -> u64 {
+        self.to_bits().into()
     }
-    fn show(self) -> String {
-        format!("{self:e} ({:#010x})", self.to_bits())
+    fn value(self) -> f64 {
+        self.into()
     }
 }
 
 impl Bits for f64 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits()
-        }
+    const HEX: usize = 18;
+    fn bits(self) -> u64 {
+        self.to_bits()
     }
-    fn show(self) -> String {
-        format!("{self:e} ({:#018x})", self.to_bits())
+    fn value(self) -> f64 {
+        self
     }
 }
 
 impl Bits for snn_kernels::F16 {
-    fn key(self) -> u64 {
-        if self.is_nan() {
-            u64::MAX
-        } else {
-            self.to_bits() as u64
-        }
+    const HEX: usize = 6;
+    fn bits(self) -> u64 {
+        self.to_bits().into()
     }
-    fn show(self) -> String {
-        format!("{} ({:#06x})", self.to_f32(), self.to_bits())
+    fn value(self) -> f64 {
+        self.to_f64()
     }
 }
 
@@ -311,59 +312,30 @@ pub fn assert_bits_eq<A: Bits, B: Bits>(what: &str, expected: &[A], actual: &[B]
     }
 }
 
-/// Runs `$body` once for every built-in surrogate, with `$s` bound to an
-/// instance with non-default parameters.
-#[macro_export]
-macro_rules! for_each_surrogate {
-    (|$s:ident| $body:block) => {{
-        use snn_kernels::surrogate::*;
-        {
-            let $s = Atan { alpha: 2.5 };
-            $body
+/// Asserts that two runs are equal bit for bit (NaNs equal), naming the
+/// first difference.
+pub fn assert_runs_eq<A: Bits, B: Bits>(what: &str, expected: &Run<A>, actual: &Run<B>) {
+    assert_bits_eq(&format!("{what}: spikes"), &expected.spikes, &actual.spikes);
+    let lists = [
+        ("state", &expected.states, &actual.states),
+        ("input gradient", &expected.grad_inputs, &actual.grad_inputs),
+        (
+            "initial-state gradient",
+            &expected.grad_initial,
+            &actual.grad_initial,
+        ),
+        (
+            "parameter gradient",
+            &expected.grad_params,
+            &actual.grad_params,
+        ),
+    ];
+    for (name, e, a) in lists {
+        assert_eq!(e.len(), a.len(), "{what}: {name} counts differ");
+        for (k, (x, y)) in e.iter().zip(a.iter()).enumerate() {
+            assert_bits_eq(&format!("{what}: {name} {k}"), x, y);
         }
-        {
-            let $s = FastSigmoid { slope: 5.0 };
-            $body
-        }
-        {
-            let $s = Sigmoid { slope: 4.0 };
-            $body
-        }
-        {
-            let $s = Triangular { threshold: 0.7 };
-            $body
-        }
-        {
-            let $s = StraightThrough;
-            $body
-        }
-        {
-            let $s = Heaviside;
-            $body
-        }
-        {
-            let $s = SpikeRateEscape {
-                beta: 1.5,
-                slope: 3.0,
-            };
-            $body
-        }
-        {
-            let $s = SparseFastSigmoid { slope: 5.0, b: 0.1 };
-            $body
-        }
-        {
-            let $s = LeakySpikeOperator { slope: 0.3 };
-            $body
-        }
-        {
-            let $s = StochasticSpikeOperator {
-                mean: 0.1,
-                variance: 0.5,
-            };
-            $body
-        }
-    }};
+    }
 }
 
 /// Calls `$f(model, args...)` for every configuration of every model (`$f`
@@ -389,15 +361,33 @@ macro_rules! for_each_model_config {
     }};
 }
 
+/// The fused forward pass of a layer on a problem's data: the spikes and
+/// the stored state trajectories.
+pub fn forward<M: Model, S: Surrogate, T: Real<Mask = bool>, const C: usize>(
+    layer: &Layer<'_, M, S, T, C>,
+    steps: usize,
+    data: &Converted<T>,
+) -> (Vec<T>, Vec<Vec<T>>) {
+    let len = steps * layer.elements();
+    let mut spikes = vec![T::zero(); len];
+    let mut states = vec![vec![T::zero(); len]; stored_states::<M>()];
+    let mut refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
+    layer
+        .forward(
+            steps,
+            &data.input_refs(),
+            &data.initial_refs(),
+            &mut spikes,
+            &mut refs,
+        )
+        .expect("forward");
+    (spikes, states)
+}
+
 /// Runs the fused forward and backward passes of `model` on a problem, with
 /// the given output gradients, on a layer that processes `C` neurons at a
 /// time.
-pub fn run<
-    M: Model,
-    S: snn_kernels::surrogate::Surrogate,
-    T: snn_kernels::Real<Mask = bool>,
-    const C: usize,
->(
+pub fn run<M: Model, S: Surrogate, T: Real<Mask = bool>, const C: usize>(
     model: M,
     surrogate: S,
     seed: u32,
@@ -406,28 +396,13 @@ pub fn run<
     grad_spikes: &[T],
     grad_states: &[Vec<T>],
 ) -> Run<T> {
-    use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Saved};
     let params = data.param_list();
     let layer = Layer::new(model, surrogate, prob.batch, prob.neurons, &params)
         .expect("valid layer")
         .with_chunk::<C>()
         .with_seed(seed);
-    let len = prob.len();
-    let zero = T::zero();
-    let mut spikes = vec![zero; len];
-    let mut states = vec![vec![zero; len]; stored_states::<M>()];
-    {
-        let mut state_refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .forward(
-                prob.steps,
-                &data.input_refs(),
-                &data.initial_refs(),
-                &mut spikes,
-                &mut state_refs,
-            )
-            .expect("forward");
-    }
+    let (spikes, states) = forward(&layer, prob.steps, data);
+    let (len, zero) = (prob.len(), T::zero());
     let mut grad_inputs = vec![vec![zero; len]; M::INPUTS.len()];
     let mut grad_initial = vec![vec![zero; prob.elements()]; M::STATES.len()];
     let mut grad_params: Vec<Vec<T>> = data.params.iter().map(|p| vec![zero; p.len()]).collect();
@@ -440,21 +415,14 @@ pub fn run<
         layer
             .backward(
                 prob.steps,
-                Saved {
-                    inputs: &data.input_refs(),
-                    initial: &data.initial_refs(),
-                    spikes: &spikes,
-                    states: &state_refs,
-                },
-                OutputGrads {
-                    spikes: grad_spikes,
-                    states: &grad_state_refs,
-                },
-                InputGrads {
-                    inputs: &mut gi,
-                    initial: &mut g0,
-                    params: &mut gp,
-                },
+                Saved::new(
+                    &data.input_refs(),
+                    &data.initial_refs(),
+                    &spikes,
+                    &state_refs,
+                ),
+                OutputGrads::new(grad_spikes, &grad_state_refs),
+                InputGrads::new(&mut gi, &mut g0, &mut gp),
             )
             .expect("backward");
     }

@@ -19,15 +19,7 @@ pub fn round16(x: f64) -> f64 {
         return x;
     }
     let a = x.abs();
-    // exponent e with 2^e <= a < 2^(e+1), at least -14 (the subnormal quantum)
-    let mut e = a.log2().floor() as i32;
-    while 2f64.powi(e) > a {
-        e -= 1;
-    }
-    while 2f64.powi(e + 1) <= a {
-        e += 1;
-    }
-    let quantum = 2f64.powi(e.max(-14) - 10);
+    let quantum = super::ulp::ulp(a, 10, -14);
     let q = a / quantum;
     let floor = q.floor();
     let rounded = match (q - floor).partial_cmp(&0.5).unwrap() {
@@ -106,14 +98,11 @@ soft_float!(SoftF16, round16, {
 });
 
 impl crate::common::Bits for SoftF16 {
-    fn key(self) -> u64 {
-        if self.0.is_nan() {
-            u64::MAX
-        } else {
-            encode(self.0) as u64
-        }
+    const HEX: usize = 6;
+    fn bits(self) -> u64 {
+        encode(self.0).into()
     }
-    fn show(self) -> String {
-        format!("{} ({:#06x})", self.0, encode(self.0))
+    fn value(self) -> f64 {
+        self.0
     }
 }

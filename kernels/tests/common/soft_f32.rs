@@ -31,10 +31,11 @@ soft_float!(SoftF32, round32, {
 });
 
 impl crate::common::Bits for SoftF32 {
-    fn key(self) -> u64 {
-        (self.0 as f32).key()
+    const HEX: usize = 10;
+    fn bits(self) -> u64 {
+        (self.0 as f32).to_bits().into()
     }
-    fn show(self) -> String {
-        (self.0 as f32).show()
+    fn value(self) -> f64 {
+        self.0
     }
 }

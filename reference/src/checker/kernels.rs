@@ -50,25 +50,11 @@ pub fn with_kernel_types<V: KernelVisitor>(case: &Case, visitor: V) -> V::Output
         ModelSpec::Leaky {
             reset: r,
             reset_delay,
-        } => with_surrogate(
-            visitor,
-            k::Leaky {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::Leaky::new(reset(r), reset_delay), case),
         ModelSpec::Synaptic {
             reset: r,
             reset_delay,
-        } => with_surrogate(
-            visitor,
-            k::Synaptic {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::Synaptic::new(reset(r), reset_delay), case),
         ModelSpec::Alpha { reset: r } => {
             with_surrogate(visitor, k::Alpha { reset: reset(r) }, case)
         }
@@ -92,48 +78,24 @@ pub fn with_kernel_types<V: KernelVisitor>(case: &Case, visitor: V) -> V::Output
             reset: r,
             reset_delay,
             all_to_all: false,
-        } => with_surrogate(
-            visitor,
-            k::RLeaky {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RLeaky::new(reset(r), reset_delay), case),
         ModelSpec::RLeaky {
             reset: r,
             reset_delay,
             all_to_all: true,
-        } => with_surrogate(
-            visitor,
-            k::RLeakyAllToAll {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RLeakyAllToAll::new(reset(r), reset_delay), case),
         ModelSpec::RSynaptic {
             reset: r,
             reset_delay,
             all_to_all: false,
-        } => with_surrogate(
-            visitor,
-            k::RSynaptic {
-                reset: reset(r),
-                reset_delay,
-            },
-            case,
-        ),
+        } => with_surrogate(visitor, k::RSynaptic::new(reset(r), reset_delay), case),
         ModelSpec::RSynaptic {
             reset: r,
             reset_delay,
             all_to_all: true,
         } => with_surrogate(
             visitor,
-            k::RSynapticAllToAll {
-                reset: reset(r),
-                reset_delay,
-            },
+            k::RSynapticAllToAll::new(reset(r), reset_delay),
             case,
         ),
     }
@@ -169,10 +131,13 @@ impl KernelVisitor for RunFused<'_> {
     type Output = Result<Outcome, String>;
     fn visit<M: Model, S: ks::Surrogate>(self, model: M, surrogate: S) -> Self::Output {
         let case = self.0;
+        // the kernels compiled once per model and precision, not once per
+        // surrogate too: the surrogate is chosen at run time (same bits)
+        let surrogate = ks::AnySurrogate::of(&surrogate).ok_or("not a built-in surrogate")?;
         match case.precision {
-            Precision::F16 => run_kernels::<M, S, F16>(model, surrogate, case),
-            Precision::F32 => run_kernels::<M, S, f32>(model, surrogate, case),
-            Precision::F64 => run_kernels::<M, S, f64>(model, surrogate, case),
+            Precision::F16 => run_kernels::<M, _, F16>(model, surrogate, case),
+            Precision::F32 => run_kernels::<M, _, f32>(model, surrogate, case),
+            Precision::F64 => run_kernels::<M, _, f64>(model, surrogate, case),
         }
     }
 }
@@ -180,16 +145,7 @@ impl KernelVisitor for RunFused<'_> {
 /// A case's parameters as the layer takes them: one value is a scalar,
 /// more are per neuron.
 pub(super) fn layer_params<T: Copy>(params: &[Vec<T>]) -> Vec<Param<'_, T>> {
-    params
-        .iter()
-        .map(|p| {
-            if p.len() == 1 {
-                Param::Scalar(p[0])
-            } else {
-                Param::PerNeuron(p)
-            }
-        })
-        .collect()
+    params.iter().map(|p| Param::from_values(p)).collect()
 }
 
 /// Runs the fused forward and backward passes of the kernels on a case.

@@ -1,0 +1,357 @@
+//! The fused backward pass through time: one reverse sweep per chunk of
+//! `CHUNK` neurons over all batch rows.
+
+use super::checks::check_list;
+use super::{row, row_mut, stored_names, InputGrads, Layer, OutputGrads, Saved};
+use crate::error::check_len;
+use crate::error::Error;
+use crate::model::{
+    no_gradient, Inputs, Model, Params, Prepared, Specialized, States, MAX_INPUTS, MAX_PARAMS,
+    MAX_PREPARED, MAX_STATES,
+};
+use crate::real::Real;
+use crate::surrogate::Surrogate;
+
+/// Which optional work a backward pass does. Optimised builds give each
+/// combination its own type ([`Fixed`]), so that each copy of the loops
+/// leaves out the work it does not do; unoptimised builds read [`Flags`] at
+/// run time (one copy of the loops instead of four; the same operations).
+trait Wanted: Copy {
+    /// Losses on the states add to the gradients flowing into the states.
+    fn state_grads(self) -> bool;
+    /// Parameter gradients are wanted.
+    fn param_grads(self) -> bool;
+}
+
+/// [`Wanted`] as constants.
+#[cfg(not(debug_assertions))]
+#[derive(Clone, Copy)]
+struct Fixed<const STATE_GRADS: bool, const PARAM_GRADS: bool>;
+
+#[cfg(not(debug_assertions))]
+impl<const STATE_GRADS: bool, const PARAM_GRADS: bool> Wanted for Fixed<STATE_GRADS, PARAM_GRADS> {
+    #[inline(always)]
+    fn state_grads(self) -> bool {
+        STATE_GRADS
+    }
+    #[inline(always)]
+    fn param_grads(self) -> bool {
+        PARAM_GRADS
+    }
+}
+
+/// [`Wanted`] read at run time.
+#[cfg(debug_assertions)]
+#[derive(Clone, Copy)]
+struct Flags {
+    state_grads: bool,
+    param_grads: bool,
+}
+
+#[cfg(debug_assertions)]
+impl Wanted for Flags {
+    fn state_grads(self) -> bool {
+        self.state_grads
+    }
+    fn param_grads(self) -> bool {
+        self.param_grads
+    }
+}
+
+/// [`Layer::backward`]'s loops over its checked arguments, to compile per
+/// configuration.
+struct BackwardRun<'l, 'p, 'a, 'b, 'c, 'd, M, S, T, const CHUNK: usize, G>
+where
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+{
+    layer: &'l Layer<'p, M, S, T, CHUNK>,
+    steps: usize,
+    saved: &'a Saved<'a, T>,
+    grads: &'a OutputGrads<'a, T>,
+    out: &'b mut InputGrads<'c, 'd, T>,
+    wanted: G,
+}
+
+impl<M, S, T, const CHUNK: usize, G> Specialized
+    for BackwardRun<'_, '_, '_, '_, '_, '_, M, S, T, CHUNK, G>
+where
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    G: Wanted,
+{
+    type Output = ();
+
+    /// The pass for configuration `CONFIG`: full chunks of `CHUNK` neurons,
+    /// then the rest one neuron at a time, then the scalar parameters'
+    /// gradients.
+    fn run<const CONFIG: usize>(mut self) {
+        let layer = self.layer;
+        let model = layer.configured::<CONFIG>();
+        let full = layer.neurons / CHUNK * CHUNK;
+        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
+        for m0 in (0..full).step_by(CHUNK) {
+            self.chunk::<CHUNK>(model, m0, &mut scalar_sums);
+        }
+        if full < layer.neurons {
+            self.tail(full, &mut scalar_sums);
+        }
+        if self.wanted.param_grads() {
+            layer.write_scalar_grads(&scalar_sums, self.out.params);
+        }
+    }
+}
+
+impl<M, S, T, const CHUNK: usize, G> BackwardRun<'_, '_, '_, '_, '_, '_, M, S, T, CHUNK, G>
+where
+    M: Model,
+    S: Surrogate,
+    T: Real<Mask = bool>,
+    G: Wanted,
+{
+    /// The neurons after the last full chunk, one at a time, compiled once
+    /// per gradient variant (not per configuration).
+    #[inline(never)]
+    fn tail(&mut self, full: usize, scalar_sums: &mut Params<T>) {
+        for m in full..self.layer.neurons {
+            self.chunk::<1>(self.layer.model, m, scalar_sums);
+        }
+    }
+
+    /// [`Layer::backward_chunk`] with this pass's arguments.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn chunk<const W: usize>(&mut self, model: M, m0: usize, scalar_sums: &mut Params<T>) {
+        let pass = (self.steps, self.saved, self.grads);
+        self.layer
+            .backward_chunk::<W, G>(model, m0, pass, self.out, scalar_sums, self.wanted);
+    }
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// The backward pass through time, in one reverse sweep.
+    ///
+    /// Reads what [`Layer::forward`] produced (`saved`) and the gradients of
+    /// the outputs (`grads`), writes the gradients of the inputs, the initial
+    /// states and the parameters (`out`; see [`InputGrads`]).
+    ///
+    /// The gradient flowing into the states after step `t` is what flows back
+    /// from step `t + 1` when `grads.states` is empty, and that plus
+    /// `grads.states[k][t]` (zero where a slice is empty) otherwise.
+    pub fn backward(
+        &self,
+        steps: usize,
+        saved: Saved<'_, T>,
+        grads: OutputGrads<'_, T>,
+        out: InputGrads<'_, '_, T>,
+    ) -> Result<(), Error> {
+        let len = self.sequence_len(steps)?;
+        let n = self.elements();
+        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
+        check_list("initial states", saved.initial, M::STATES, n, false)?;
+        check_len("spikes", saved.spikes.len(), len)?;
+        check_list(
+            "state trajectories",
+            saved.states,
+            stored_names::<M>(),
+            len,
+            false,
+        )?;
+        check_len("spike gradients", grads.spikes.len(), len)?;
+        if !grads.states.is_empty() {
+            check_list(
+                "state gradients",
+                grads.states,
+                stored_names::<M>(),
+                len,
+                true,
+            )?;
+        }
+        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
+        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
+        self.check_param_grads(out.params)?;
+        let mut out = out;
+        let state_grads = grads.states.iter().any(|g| !g.is_empty());
+        let param_grads = out.params.iter().any(|g| !g.is_empty());
+        #[cfg(not(debug_assertions))]
+        match (state_grads, param_grads) {
+            (false, false) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, false>)
+            }
+            (false, true) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<false, true>)
+            }
+            (true, false) => {
+                self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, false>)
+            }
+            (true, true) => self.run_backward(steps, &saved, &grads, &mut out, Fixed::<true, true>),
+        }
+        #[cfg(debug_assertions)]
+        self.run_backward(
+            steps,
+            &saved,
+            &grads,
+            &mut out,
+            Flags {
+                state_grads,
+                param_grads,
+            },
+        );
+        Ok(())
+    }
+
+    /// [`Layer::backward`] after the checks, with the optional work `wanted`.
+    fn run_backward<G: Wanted>(
+        &self,
+        steps: usize,
+        saved: &Saved<'_, T>,
+        grads: &OutputGrads<'_, T>,
+        out: &mut InputGrads<'_, '_, T>,
+        wanted: G,
+    ) {
+        self.dispatch(BackwardRun {
+            layer: self,
+            steps,
+            saved,
+            grads,
+            out,
+            wanted,
+        });
+    }
+}
+
+impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// The backward pass of neurons `m0..m0 + W`, over all batch rows, for
+    /// `pass = (steps, saved, grads)`. (A method of the layer with the
+    /// buffers as arguments, not of [`BackwardRun`]: arguments tell the
+    /// optimiser that the buffers do not alias the layer, so that the
+    /// layer's constants stay in registers.)
+    #[allow(clippy::needless_range_loop)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn backward_chunk<const W: usize, G: Wanted>(
+        &self,
+        model: M,
+        m0: usize,
+        pass: (usize, &Saved<'_, T>, &OutputGrads<'_, T>),
+        out: &mut InputGrads<'_, '_, T>,
+        scalar_sums: &mut Params<T>,
+        wanted: G,
+    ) {
+        let (steps, saved, grads) = pass;
+        let n = self.elements();
+        let zero = [T::zero(); W];
+        let none = [no_gradient(); W];
+        let prepared = self.prepare_chunk::<W>(model, m0);
+        let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
+        let mut grad_in = [zero; MAX_INPUTS];
+        for b in 0..self.batch {
+            let row0 = b * self.neurons + m0;
+            let mut carry = [none; MAX_STATES];
+            let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
+            for t in (0..steps).rev() {
+                let at = t * n + row0;
+                // padding (module docs): rows past the model's states repeat its
+                // last state's, past its inputs its last input's (or `zero`)
+                let prev: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
+                    let k = k.min(M::STATES.len() - 1);
+                    if t == 0 {
+                        row(saved.initial[k], row0)
+                    } else if Some(k) == M::SPIKE_STATE {
+                        row(saved.spikes, at - n)
+                    } else {
+                        row(saved.states[k], at - n)
+                    }
+                });
+                let next: [&[T; W]; MAX_STATES] = core::array::from_fn(|k| {
+                    let k = k.min(M::STATES.len() - 1);
+                    if Some(k) == M::SPIKE_STATE {
+                        row(saved.spikes, at)
+                    } else {
+                        row(saved.states[k], at)
+                    }
+                });
+                // models that do not read the inputs backward get zeros
+                let ins: [&[T; W]; MAX_INPUTS] = core::array::from_fn(|k| {
+                    if model.backward_reads_inputs() {
+                        row(saved.inputs[k.min(M::INPUTS.len() - 1)], at)
+                    } else {
+                        &zero
+                    }
+                });
+                // the loss on the states, or -0 (adding it changes nothing)
+                let ext: [&[T; W]; MAX_STATES] =
+                    core::array::from_fn(|k| match grads.states.get(k) {
+                        Some(g) if !g.is_empty() => row(g, at),
+                        _ => &none,
+                    });
+                let grad_spk: &[T; W] = row(grads.spikes, at);
+                // input gradients go straight to their rows (or to the `spare`
+                // rows of `grad_in` when not wanted or past the model's inputs)
+                let [spare0, spare1] = &mut grad_in;
+                let mut given_rows = out
+                    .inputs
+                    .iter_mut()
+                    .map(|given| (!given.is_empty()).then(|| row_mut(given, at)));
+                let grad_in_rows: [&mut [T; W]; MAX_INPUTS] = [
+                    given_rows.next().flatten().unwrap_or(spare0),
+                    given_rows.next().flatten().unwrap_or(spare1),
+                ];
+                for i in 0..W {
+                    let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
+                    let before: States<T> = core::array::from_fn(|k| prev[k][i]);
+                    let after: States<T> = core::array::from_fn(|k| next[k][i]);
+                    let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                    // with no loss on the states nothing is added (adding -0
+                    // would change nothing but the speed)
+                    let grad_next: States<T> = core::array::from_fn(|k| {
+                        if wanted.state_grads() {
+                            carry[k][i] + ext[k][i]
+                        } else {
+                            carry[k][i]
+                        }
+                    });
+                    let spike = self.spike_fn(self.noise(true, t, row0 + i));
+                    let g = model.step_backward::<T, S>(
+                        &p,
+                        &before,
+                        &after,
+                        &x,
+                        &spike,
+                        grad_spk[i],
+                        &grad_next,
+                    );
+                    for k in 0..M::STATES.len() {
+                        carry[k][i] = g.prev[k];
+                    }
+                    for k in 0..M::INPUTS.len() {
+                        grad_in_rows[k][i] = g.inputs[k];
+                    }
+                    if wanted.param_grads() {
+                        for k in 0..M::PREPARED.len() {
+                            step_sums[k][i] = step_sums[k][i] + g.prepared[k];
+                        }
+                    }
+                }
+            }
+            for (given, values) in out.initial.iter_mut().zip(&carry) {
+                if !given.is_empty() {
+                    *row_mut(given, row0) = *values;
+                }
+            }
+            if wanted.param_grads() {
+                for (sums, step) in row_sums.iter_mut().zip(&step_sums).take(M::PREPARED.len()) {
+                    for i in 0..W {
+                        sums[i] = sums[i] + step[i];
+                    }
+                }
+            }
+        }
+        if wanted.param_grads() {
+            for i in 0..W {
+                let per_neuron: Prepared<T> = core::array::from_fn(|k| row_sums[k][i]);
+                self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
+            }
+        }
+    }
+}
