@@ -145,10 +145,7 @@ fn same_on_vertices<M: Model, S: Surrogate, T: Element>(
 #[test]
 fn odd_element_counts_are_padded_in_half_and_give_the_kernels_bits() {
     let per_neuron_beta = [F16::from_f32(0.5), F16::from_f32(0.8), F16::from_f32(0.95)];
-    let leaky = Leaky {
-        reset: Reset::Zero,
-        reset_delay: false,
-    };
+    let leaky = Leaky::new(Reset::Zero, false);
     // 1 x 3 and 3 x 3 elements: odd, padded to an even count
     for batch in [1, 3] {
         let scalar = [
