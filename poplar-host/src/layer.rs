@@ -161,45 +161,6 @@ fn member(vertex: &VertexInfo, role: MemberRole) -> &str {
         .unwrap_or("<missing>")
 }
 
-fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(KernelError::Length {
-            what,
-            expected,
-            actual,
-        }
-        .into())
-    }
-}
-
-/// Checks a list of streams: one per name, each `len` long (or empty where
-/// `optional`).
-fn check_list<S: AsRef<[T]>, T>(
-    what: &'static str,
-    list: &[S],
-    names: &'static [&'static str],
-    len: usize,
-    optional: bool,
-) -> Result<(), Error> {
-    if list.len() != names.len() {
-        return Err(KernelError::Count {
-            what,
-            names,
-            actual: list.len(),
-        }
-        .into());
-    }
-    for stream in list {
-        let stream = stream.as_ref();
-        if !(optional && stream.is_empty()) {
-            check_len(what, stream.len(), len)?;
-        }
-    }
-    Ok(())
-}
-
 impl<M: Model, T: Element> VertexLayer<M, T> {
     /// A layer of `neurons` neurons run on `batch` rows at once, with the
     /// parameters of `Model::PARAMS` in order; checked as
@@ -243,14 +204,24 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         self
     }
 
-    fn param_refs(&self) -> Vec<Param<'_, T>> {
-        self.params
+    /// The kernels' layer with the same parameters: it checks arguments and
+    /// reduces the parameter gradients.
+    fn kernel_layer(&self) -> Result<Layer<'_, M, HostOnly, T>, Error> {
+        let params: Vec<Param<'_, T>> = self
+            .params
             .iter()
             .map(|p| match p {
                 Values::Scalar(v) => Param::Scalar(*v),
                 Values::PerNeuron(v) => Param::PerNeuron(v),
             })
-            .collect()
+            .collect();
+        Ok(Layer::new(
+            self.model,
+            HostOnly,
+            self.batch,
+            self.neurons,
+            &params,
+        )?)
     }
 
     fn per_neuron(&self) -> bool {
@@ -354,14 +325,6 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             .collect()
     }
 
-    /// The names of the stored states.
-    fn stored_names() -> &'static [&'static str] {
-        match M::SPIKE_STATE {
-            Some(_) => &M::STATES[..M::STATES.len() - 1],
-            None => M::STATES,
-        }
-    }
-
     /// The fused forward pass over `steps` time steps, with the same
     /// arguments as `snn_kernels::Layer::forward`.
     pub fn forward(
@@ -373,25 +336,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         states: &mut [&mut [T]],
         how: ForwardVertices,
     ) -> Result<(), Error> {
-        let layer = Layer::new(
-            self.model,
-            HostOnly,
-            self.batch,
-            self.neurons,
-            &self.param_refs(),
-        )?;
-        let len = layer.sequence_len(steps)?;
+        self.kernel_layer()?
+            .check_forward(steps, inputs, initial, spikes, states)?;
         let n = self.elements();
-        check_list("input streams", inputs, M::INPUTS, len, false)?;
-        check_list("initial states", initial, M::STATES, n, false)?;
-        check_len("spikes", spikes.len(), len)?;
-        check_list(
-            "state trajectories",
-            states,
-            Self::stored_names(),
-            len,
-            false,
-        )?;
         let steps_u32 = u32::try_from(steps).map_err(|_| KernelError::ShapeTooLarge)?;
         match how {
             ForwardVertices::Sequence => {
@@ -494,37 +441,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         grads: OutputGrads<'_, T>,
         out: InputGrads<'_, '_, T>,
     ) -> Result<(), Error> {
-        let layer = Layer::new(
-            self.model,
-            HostOnly,
-            self.batch,
-            self.neurons,
-            &self.param_refs(),
-        )?;
-        let len = layer.sequence_len(steps)?;
+        let layer = self.kernel_layer()?;
+        layer.check_backward(steps, &saved, &grads, &out)?;
         let n = self.elements();
-        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
-        check_list("initial states", saved.initial, M::STATES, n, false)?;
-        check_len("spikes", saved.spikes.len(), len)?;
-        check_list(
-            "state trajectories",
-            saved.states,
-            Self::stored_names(),
-            len,
-            false,
-        )?;
-        check_len("spike gradients", grads.spikes.len(), len)?;
-        if !grads.states.is_empty() {
-            check_list(
-                "state gradients",
-                grads.states,
-                Self::stored_names(),
-                len,
-                true,
-            )?;
-        }
-        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
-        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
         let steps_u32 = u32::try_from(steps).map_err(|_| KernelError::ShapeTooLarge)?;
 
         let name = self.vertex(VertexKind::BackwardSequence)?;

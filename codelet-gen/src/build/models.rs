@@ -17,9 +17,9 @@ use crate::ir::{Float, Graph, Id, Role};
 /// recording type turns every surrogate call into a [`crate::ir::Callee::Surrogate`]
 /// call (the vertex's template argument).
 #[derive(Clone, Copy, Debug)]
-struct AnySurrogate;
+struct TemplateSurrogate;
 
-impl Surrogate for AnySurrogate {
+impl Surrogate for TemplateSurrogate {
     const NAME: &'static str = "S";
     fn grad<T: Real>(_z: T, _grad: T, _c: &SurrogateConstants<T>, _noise: T) -> T {
         unreachable!("recorded values call the surrogate through Real::surrogate_grad")
@@ -211,7 +211,7 @@ where
     let spike = SpikeFn::new(core::array::from_fn(|k| {
         Rec::<P>::input(Role::SurrogateConstant(k))
     }));
-    let (next, fired) = model.step::<Rec<P>, AnySurrogate>(&p, &prev, &x, &spike);
+    let (next, fired) = model.step::<Rec<P>, TemplateSurrogate>(&p, &prev, &x, &spike);
     ForwardStep {
         graph: Arc::new(recording.finish()),
         next: next[..M::STATES.len()].iter().map(|v| v.id()).collect(),
@@ -247,7 +247,7 @@ where
             Rec::<P>::input(Role::Carry(k)) + Rec::<P>::input(Role::GradState(k))
         }
     });
-    let g = model.step_backward::<Rec<P>, AnySurrogate>(
+    let g = model.step_backward::<Rec<P>, TemplateSurrogate>(
         &p, &prev, &next, &x, &spike, grad_spike, &grad_next,
     );
     let grad_sums = (0..M::PREPARED.len())

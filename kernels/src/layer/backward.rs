@@ -1,9 +1,7 @@
 //! The fused backward pass through time: one reverse sweep per chunk of
 //! `CHUNK` neurons over all batch rows.
 
-use super::checks::check_list;
-use super::{row, row_mut, stored_names, InputGrads, Layer, OutputGrads, Saved};
-use crate::error::check_len;
+use super::{row, row_mut, InputGrads, Layer, OutputGrads, Saved};
 use crate::error::Error;
 use crate::model::{
     no_gradient, Inputs, Model, Params, Prepared, Specialized, States, MAX_INPUTS, MAX_PARAMS,
@@ -146,31 +144,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         grads: OutputGrads<'_, T>,
         out: InputGrads<'_, '_, T>,
     ) -> Result<(), Error> {
-        let len = self.sequence_len(steps)?;
-        let n = self.elements();
-        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
-        check_list("initial states", saved.initial, M::STATES, n, false)?;
-        check_len("spikes", saved.spikes.len(), len)?;
-        check_list(
-            "state trajectories",
-            saved.states,
-            stored_names::<M>(),
-            len,
-            false,
-        )?;
-        check_len("spike gradients", grads.spikes.len(), len)?;
-        if !grads.states.is_empty() {
-            check_list(
-                "state gradients",
-                grads.states,
-                stored_names::<M>(),
-                len,
-                true,
-            )?;
-        }
-        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
-        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
-        self.check_param_grads(out.params)?;
+        self.check_backward(steps, &saved, &grads, &out)?;
         let mut out = out;
         let state_grads = grads.states.iter().any(|g| !g.is_empty());
         let param_grads = out.params.iter().any(|g| !g.is_empty());

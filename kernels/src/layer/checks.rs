@@ -1,13 +1,64 @@
 //! The checks of [`Layer`]'s arguments: sizes, counts and the model's rules
 //! on the parameters. Bad input returns an [`Error`] that says what to fix.
 
-use super::{Layer, Param};
+use super::{stored_names, InputGrads, Layer, OutputGrads, Param, Saved};
 use crate::error::{check_len, Error};
 use crate::model::Model;
 use crate::real::Real;
 use crate::surrogate::Surrogate;
 
 impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
+    /// Checks the arguments of [`Layer::forward`] without running it (for a
+    /// host that runs the pass elsewhere, such as on IPU vertices); gives the
+    /// sequence length `steps · batch · neurons`.
+    pub fn check_forward<O: AsRef<[T]>>(
+        &self,
+        steps: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &[T],
+        states: &[O],
+    ) -> Result<usize, Error> {
+        let len = self.sequence_len(steps)?;
+        check_list("input streams", inputs, M::INPUTS, len, false)?;
+        check_list("initial states", initial, M::STATES, self.elements(), false)?;
+        check_len("spikes", spikes.len(), len)?;
+        check_list(
+            "state trajectories",
+            states,
+            stored_names::<M>(),
+            len,
+            false,
+        )?;
+        Ok(len)
+    }
+
+    /// Checks the arguments of [`Layer::backward`] without running it; gives
+    /// the sequence length.
+    pub fn check_backward(
+        &self,
+        steps: usize,
+        saved: &Saved<'_, T>,
+        grads: &OutputGrads<'_, T>,
+        out: &InputGrads<'_, '_, T>,
+    ) -> Result<usize, Error> {
+        let len = self.sequence_len(steps)?;
+        let n = self.elements();
+        let stored = stored_names::<M>();
+        check_list("input streams", saved.inputs, M::INPUTS, len, false)?;
+        check_list("initial states", saved.initial, M::STATES, n, false)?;
+        check_len("spikes", saved.spikes.len(), len)?;
+        check_list("state trajectories", saved.states, stored, len, false)?;
+        check_len("spike gradients", grads.spikes.len(), len)?;
+        if !grads.states.is_empty() {
+            check_list("state gradients", grads.states, stored, len, true)?;
+        }
+        check_list("input gradients", out.inputs, M::INPUTS, len, true)?;
+        check_list("initial-state gradients", out.initial, M::STATES, n, true)?;
+        self.check_param_grads(out.params)?;
+        Ok(len)
+    }
+
     pub(super) fn check_params(&self) -> Result<(), Error> {
         let per_neuron = self.params.iter().any(Param::is_per_neuron);
         let count = if per_neuron { self.neurons } else { 1 };

@@ -1,9 +1,7 @@
 //! The fused forward pass over a sequence: chunks of `CHUNK` neurons of a
 //! batch row carried through all time steps.
 
-use super::checks::check_list;
 use super::{row, row_mut, stored_names, Layer};
-use crate::error::check_len;
 use crate::error::Error;
 use crate::model::{Inputs, Model, Prepared, Specialized, States, MAX_INPUTS, MAX_STATES};
 use crate::real::Real;
@@ -89,17 +87,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         spikes: &mut [T],
         states: &mut [&mut [T]],
     ) -> Result<(), Error> {
-        let len = self.sequence_len(steps)?;
-        check_list("input streams", inputs, M::INPUTS, len, false)?;
-        check_list("initial states", initial, M::STATES, self.elements(), false)?;
-        check_len("spikes", spikes.len(), len)?;
-        check_list(
-            "state trajectories",
-            states,
-            stored_names::<M>(),
-            len,
-            false,
-        )?;
+        self.check_forward(steps, inputs, initial, spikes, states)?;
         self.dispatch(ForwardRun {
             layer: self,
             steps,

@@ -14,7 +14,8 @@ use snn_kernels::F16;
 use snn_poplar_host::emulator::{Element, RunOptions};
 use snn_poplar_host::{ForwardVertices, SurrogateSpec, VertexLayer};
 
-use super::kernels::{layer_params, with_kernel_types, KernelVisitor};
+use super::kernels::{with_kernel_types, KernelVisitor};
+use super::passes::{as_params, param_values, run_case, Passes};
 use super::Backend;
 use crate::precision::Precision;
 use crate::run::{Case, Outcome};
@@ -63,88 +64,54 @@ impl KernelVisitor for RunVertices<'_> {
     }
 }
 
+/// A layer on vertices with the forward vertices to use.
+struct OnVertices<M: Model, T: Element>(VertexLayer<M, T>, ForwardVertices);
+
+impl<M: Model, T: Element> Passes<T> for OnVertices<M, T> {
+    fn forward(
+        &self,
+        steps: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) -> Result<(), String> {
+        self.0
+            .forward(steps, inputs, initial, spikes, states, self.1)
+            .map_err(|e| e.to_string())
+    }
+
+    fn backward(
+        &self,
+        steps: usize,
+        saved: Saved<'_, T>,
+        grads: OutputGrads<'_, T>,
+        out: InputGrads<'_, '_, T>,
+    ) -> Result<(), String> {
+        self.0
+            .backward(steps, saved, grads, out)
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn run<M: Model, T: Element>(
     model: M,
     surrogate: SurrogateSpec,
     case: &Case,
     how: ForwardVertices,
 ) -> Result<Outcome, String> {
-    let convert = |v: &Vec<f64>| -> Vec<T> { v.iter().map(|&x| T::constant(x)).collect() };
-    let back = |v: &[T]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
-    let params: Vec<Vec<T>> = case.params.iter().map(convert).collect();
+    let params = param_values::<T>(case);
     let layer = VertexLayer::new(
         model,
         surrogate,
         case.batch,
         case.neurons,
-        &layer_params(&params),
+        &as_params(&params),
     )
     .map_err(|e| e.to_string())?
     .with_seed(case.seed)
     .with_options(RunOptions {
         check_worker_overlap: true,
     });
-    let inputs: Vec<Vec<T>> = case.inputs.iter().map(convert).collect();
-    let initial: Vec<Vec<T>> = case.initial.iter().map(convert).collect();
-    let input_refs: Vec<&[T]> = inputs.iter().map(|v| v.as_slice()).collect();
-    let initial_refs: Vec<&[T]> = initial.iter().map(|v| v.as_slice()).collect();
-    let len = case.steps * case.elements();
-    let mut spikes = vec![T::zero(); len];
-    let mut states = vec![vec![T::zero(); len]; case.stored_states()];
-    {
-        let mut refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .forward(
-                case.steps,
-                &input_refs,
-                &initial_refs,
-                &mut spikes,
-                &mut refs,
-                how,
-            )
-            .map_err(|e| e.to_string())?;
-    }
-    let grad_spikes = convert(&case.grad_spikes);
-    let grad_states: Vec<Vec<T>> = case.grad_states.iter().map(convert).collect();
-    let grad_state_refs: Vec<&[T]> = grad_states.iter().map(|v| v.as_slice()).collect();
-    let mut grad_inputs = vec![vec![T::zero(); len]; inputs.len()];
-    let mut grad_initial = vec![vec![T::zero(); case.elements()]; initial.len()];
-    let mut grad_params: Vec<Vec<T>> = case
-        .params
-        .iter()
-        .map(|p| vec![T::zero(); p.len()])
-        .collect();
-    {
-        let state_refs: Vec<&[T]> = states.iter().map(|v| v.as_slice()).collect();
-        let mut gi: Vec<&mut [T]> = grad_inputs.iter_mut().map(|v| v.as_mut_slice()).collect();
-        let mut g0: Vec<&mut [T]> = grad_initial.iter_mut().map(|v| v.as_mut_slice()).collect();
-        let mut gp: Vec<&mut [T]> = grad_params.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .backward(
-                case.steps,
-                Saved {
-                    inputs: &input_refs,
-                    initial: &initial_refs,
-                    spikes: &spikes,
-                    states: &state_refs,
-                },
-                OutputGrads {
-                    spikes: &grad_spikes,
-                    states: &grad_state_refs,
-                },
-                InputGrads {
-                    inputs: &mut gi,
-                    initial: &mut g0,
-                    params: &mut gp,
-                },
-            )
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(Outcome {
-        spikes: back(&spikes),
-        states: states.iter().map(|v| back(v)).collect(),
-        grad_inputs: grad_inputs.iter().map(|v| back(v)).collect(),
-        grad_initial: grad_initial.iter().map(|v| back(v)).collect(),
-        grad_params: grad_params.iter().map(|v| back(v)).collect(),
-    })
+    run_case(case, &OnVertices(layer, how))
 }

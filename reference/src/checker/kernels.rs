@@ -2,12 +2,13 @@
 //! native generic kernels instantiated for its model, surrogate and
 //! precision.
 
-use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
+use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Saved};
 use snn_kernels::model::{Model, Reset as KReset};
 use snn_kernels::models as k;
 use snn_kernels::surrogate as ks;
 use snn_kernels::{Real, F16};
 
+use super::passes::{as_params, param_values, run_case, Passes};
 use super::Backend;
 use crate::models::{Given, ModelSpec, Reset};
 use crate::precision::Precision;
@@ -142,10 +143,28 @@ impl KernelVisitor for RunFused<'_> {
     }
 }
 
-/// A case's parameters as the layer takes them: one value is a scalar,
-/// more are per neuron.
-pub(super) fn layer_params<T: Copy>(params: &[Vec<T>]) -> Vec<Param<'_, T>> {
-    params.iter().map(|p| Param::from_values(p)).collect()
+/// The kernels' fused passes, as the checker drives them.
+impl<M: Model, S: ks::Surrogate, T: Real<Mask = bool>> Passes<T> for Layer<'_, M, S, T, 4> {
+    fn forward(
+        &self,
+        steps: usize,
+        inputs: &[&[T]],
+        initial: &[&[T]],
+        spikes: &mut [T],
+        states: &mut [&mut [T]],
+    ) -> Result<(), String> {
+        Layer::forward(self, steps, inputs, initial, spikes, states).map_err(|e| e.to_string())
+    }
+
+    fn backward(
+        &self,
+        steps: usize,
+        saved: Saved<'_, T>,
+        grads: OutputGrads<'_, T>,
+        out: InputGrads<'_, '_, T>,
+    ) -> Result<(), String> {
+        Layer::backward(self, steps, saved, grads, out).map_err(|e| e.to_string())
+    }
 }
 
 /// Runs the fused forward and backward passes of the kernels on a case.
@@ -154,80 +173,16 @@ pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>
     surrogate: S,
     case: &Case,
 ) -> Result<Outcome, String> {
-    let convert = |v: &Vec<f64>| -> Vec<T> { v.iter().map(|&x| T::constant(x)).collect() };
-    let back = |v: &[T]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
-    let params_t: Vec<Vec<T>> = case.params.iter().map(convert).collect();
+    let params = param_values::<T>(case);
     let layer = Layer::new(
         model,
         surrogate,
         case.batch,
         case.neurons,
-        &layer_params(&params_t),
+        &as_params(&params),
     )
     .map_err(|e| e.to_string())?
     .with_chunk::<4>()
     .with_seed(case.seed);
-    let inputs: Vec<Vec<T>> = case.inputs.iter().map(convert).collect();
-    let initial: Vec<Vec<T>> = case.initial.iter().map(convert).collect();
-    let input_refs: Vec<&[T]> = inputs.iter().map(|v| v.as_slice()).collect();
-    let initial_refs: Vec<&[T]> = initial.iter().map(|v| v.as_slice()).collect();
-    let len = case.steps * case.elements();
-    let stored = case.stored_states();
-    let mut spikes = vec![T::zero(); len];
-    let mut states = vec![vec![T::zero(); len]; stored];
-    {
-        let mut refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .forward(
-                case.steps,
-                &input_refs,
-                &initial_refs,
-                &mut spikes,
-                &mut refs,
-            )
-            .map_err(|e| e.to_string())?;
-    }
-    let grad_spikes = convert(&case.grad_spikes);
-    let grad_states: Vec<Vec<T>> = case.grad_states.iter().map(convert).collect();
-    let grad_state_refs: Vec<&[T]> = grad_states.iter().map(|v| v.as_slice()).collect();
-    let mut grad_inputs = vec![vec![T::zero(); len]; inputs.len()];
-    let mut grad_initial = vec![vec![T::zero(); case.elements()]; initial.len()];
-    let mut grad_params: Vec<Vec<T>> = case
-        .params
-        .iter()
-        .map(|p| vec![T::zero(); p.len()])
-        .collect();
-    {
-        let state_refs: Vec<&[T]> = states.iter().map(|v| v.as_slice()).collect();
-        let mut gi: Vec<&mut [T]> = grad_inputs.iter_mut().map(|v| v.as_mut_slice()).collect();
-        let mut g0: Vec<&mut [T]> = grad_initial.iter_mut().map(|v| v.as_mut_slice()).collect();
-        let mut gp: Vec<&mut [T]> = grad_params.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer
-            .backward(
-                case.steps,
-                Saved {
-                    inputs: &input_refs,
-                    initial: &initial_refs,
-                    spikes: &spikes,
-                    states: &state_refs,
-                },
-                OutputGrads {
-                    spikes: &grad_spikes,
-                    states: &grad_state_refs,
-                },
-                InputGrads {
-                    inputs: &mut gi,
-                    initial: &mut g0,
-                    params: &mut gp,
-                },
-            )
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(Outcome {
-        spikes: back(&spikes),
-        states: states.iter().map(|v| back(v)).collect(),
-        grad_inputs: grad_inputs.iter().map(|v| back(v)).collect(),
-        grad_initial: grad_initial.iter().map(|v| back(v)).collect(),
-        grad_params: grad_params.iter().map(|v| back(v)).collect(),
-    })
+    run_case(case, &layer)
 }

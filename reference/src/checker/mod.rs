@@ -6,6 +6,7 @@
 
 mod cpp;
 mod kernels;
+mod passes;
 pub mod trace;
 pub mod vectors;
 
