@@ -7,7 +7,6 @@
 //! gradients) done as the host crate does it. Every output vertex runs with
 //! the worker-overlap check on.
 
-use snn_kernels::layer::{InputGrads, OutputGrads, Saved};
 use snn_kernels::model::Model;
 use snn_kernels::surrogate as ks;
 use snn_kernels::F16;
@@ -15,7 +14,7 @@ use snn_poplar_host::emulator::{Element, RunOptions};
 use snn_poplar_host::{ForwardVertices, SurrogateSpec, VertexLayer};
 
 use super::kernels::{with_kernel_types, KernelVisitor};
-use super::passes::{as_params, param_values, run_case, Passes};
+use super::passes::{as_params, param_values, run_case};
 use super::Backend;
 use crate::precision::Precision;
 use crate::run::{Case, Outcome};
@@ -64,36 +63,6 @@ impl KernelVisitor for RunVertices<'_> {
     }
 }
 
-/// A layer on vertices with the forward vertices to use.
-struct OnVertices<M: Model, T: Element>(VertexLayer<M, T>, ForwardVertices);
-
-impl<M: Model, T: Element> Passes<T> for OnVertices<M, T> {
-    fn forward(
-        &self,
-        steps: usize,
-        inputs: &[&[T]],
-        initial: &[&[T]],
-        spikes: &mut [T],
-        states: &mut [&mut [T]],
-    ) -> Result<(), String> {
-        self.0
-            .forward(steps, inputs, initial, spikes, states, self.1)
-            .map_err(|e| e.to_string())
-    }
-
-    fn backward(
-        &self,
-        steps: usize,
-        saved: Saved<'_, T>,
-        grads: OutputGrads<'_, T>,
-        out: InputGrads<'_, '_, T>,
-    ) -> Result<(), String> {
-        self.0
-            .backward(steps, saved, grads, out)
-            .map_err(|e| e.to_string())
-    }
-}
-
 fn run<M: Model, T: Element>(
     model: M,
     surrogate: SurrogateSpec,
@@ -113,5 +82,10 @@ fn run<M: Model, T: Element>(
     .with_options(RunOptions {
         check_worker_overlap: true,
     });
-    run_case(case, &OnVertices(layer, how))
+    let err = |e: snn_poplar_host::layer::Error| e.to_string();
+    run_case(
+        case,
+        Box::new(|t, x, s0, spk, s| layer.forward(t, x, s0, spk, s, how).map_err(err)),
+        Box::new(|t, saved, grads, out| layer.backward(t, saved, grads, out).map_err(err)),
+    )
 }

@@ -2,13 +2,13 @@
 //! native generic kernels instantiated for its model, surrogate and
 //! precision.
 
-use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Saved};
+use snn_kernels::layer::Layer;
 use snn_kernels::model::{Model, Reset as KReset};
 use snn_kernels::models as k;
 use snn_kernels::surrogate as ks;
 use snn_kernels::{Real, F16};
 
-use super::passes::{as_params, param_values, run_case, Passes};
+use super::passes::{as_params, param_values, run_case};
 use super::Backend;
 use crate::models::{Given, ModelSpec, Reset};
 use crate::precision::Precision;
@@ -143,30 +143,6 @@ impl KernelVisitor for RunFused<'_> {
     }
 }
 
-/// The kernels' fused passes, as the checker drives them.
-impl<M: Model, S: ks::Surrogate, T: Real<Mask = bool>> Passes<T> for Layer<'_, M, S, T, 4> {
-    fn forward(
-        &self,
-        steps: usize,
-        inputs: &[&[T]],
-        initial: &[&[T]],
-        spikes: &mut [T],
-        states: &mut [&mut [T]],
-    ) -> Result<(), String> {
-        Layer::forward(self, steps, inputs, initial, spikes, states).map_err(|e| e.to_string())
-    }
-
-    fn backward(
-        &self,
-        steps: usize,
-        saved: Saved<'_, T>,
-        grads: OutputGrads<'_, T>,
-        out: InputGrads<'_, '_, T>,
-    ) -> Result<(), String> {
-        Layer::backward(self, steps, saved, grads, out).map_err(|e| e.to_string())
-    }
-}
-
 /// Runs the fused forward and backward passes of the kernels on a case.
 pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>(
     model: M,
@@ -184,5 +160,10 @@ pub fn run_kernels<M: Model, S: ks::Surrogate, T: Real<Mask = bool> + Into<f64>>
     .map_err(|e| e.to_string())?
     .with_chunk::<4>()
     .with_seed(case.seed);
-    run_case(case, &layer)
+    let err = |e: snn_kernels::Error| e.to_string();
+    run_case(
+        case,
+        Box::new(|t, x, s0, spk, s| layer.forward(t, x, s0, spk, s).map_err(err)),
+        Box::new(|t, saved, grads, out| layer.backward(t, saved, grads, out).map_err(err)),
+    )
 }

@@ -1,34 +1,23 @@
 //! What every layer backend of the checker does with a case: convert its
 //! values to the backend's precision, run the forward pass, then the
 //! backward pass with the case's output gradients, and give back every
-//! output as `f64`. A backend supplies only its two passes ([`Passes`]).
+//! output as `f64`. A backend supplies only its two passes.
 
 use snn_kernels::layer::{InputGrads, OutputGrads, Param, Saved};
 use snn_kernels::Real;
 
 use crate::run::{Case, Outcome};
 
-/// A layer's two passes, with the arguments of `snn_kernels::Layer`.
-pub trait Passes<T> {
-    /// The fused forward pass.
-    fn forward(
-        &self,
-        steps: usize,
-        inputs: &[&[T]],
-        initial: &[&[T]],
-        spikes: &mut [T],
-        states: &mut [&mut [T]],
-    ) -> Result<(), String>;
+/// The forward pass of a layer, with the arguments of
+/// `snn_kernels::Layer::forward`: steps, inputs, initial states, spikes out,
+/// state trajectories out.
+pub type Forward<'f, T> =
+    dyn FnOnce(usize, &[&[T]], &[&[T]], &mut [T], &mut [&mut [T]]) -> Result<(), String> + 'f;
 
-    /// The backward pass through time.
-    fn backward(
-        &self,
-        steps: usize,
-        saved: Saved<'_, T>,
-        grads: OutputGrads<'_, T>,
-        out: InputGrads<'_, '_, T>,
-    ) -> Result<(), String>;
-}
+/// The backward pass of a layer, with the arguments of
+/// `snn_kernels::Layer::backward`.
+pub type Backward<'f, T> = dyn FnOnce(usize, Saved<'_, T>, OutputGrads<'_, T>, InputGrads<'_, '_, T>) -> Result<(), String>
+    + 'f;
 
 /// `values` rounded to `T`.
 fn convert<T: Real>(values: &[f64]) -> Vec<T> {
@@ -46,12 +35,13 @@ pub fn as_params<T: Copy>(values: &[Vec<T>]) -> Vec<Param<'_, T>> {
     values.iter().map(|p| Param::from_values(p)).collect()
 }
 
-/// Runs `case` on `layer` (made with the case's [`param_values`]).
-pub fn run_case<T, L>(case: &Case, layer: &L) -> Result<Outcome, String>
-where
-    T: Real<Mask = bool> + Into<f64>,
-    L: Passes<T>,
-{
+/// Runs `case` through a layer's two passes (a layer made with the case's
+/// [`param_values`]).
+pub fn run_case<T: Real<Mask = bool> + Into<f64>>(
+    case: &Case,
+    forward: Box<Forward<'_, T>>,
+    backward: Box<Backward<'_, T>>,
+) -> Result<Outcome, String> {
     let convert = |v: &Vec<f64>| -> Vec<T> { convert(v) };
     let back = |v: &[T]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
     let all = |list: &[Vec<T>]| -> Vec<Vec<f64>> { list.iter().map(|v| back(v)).collect() };
@@ -64,7 +54,7 @@ where
     let mut states = vec![vec![T::zero(); len]; case.stored_states()];
     {
         let mut refs: Vec<&mut [T]> = states.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer.forward(
+        forward(
             case.steps,
             &input_refs,
             &initial_refs,
@@ -87,7 +77,7 @@ where
         let mut gi: Vec<&mut [T]> = grad_inputs.iter_mut().map(|v| v.as_mut_slice()).collect();
         let mut g0: Vec<&mut [T]> = grad_initial.iter_mut().map(|v| v.as_mut_slice()).collect();
         let mut gp: Vec<&mut [T]> = grad_params.iter_mut().map(|v| v.as_mut_slice()).collect();
-        layer.backward(
+        backward(
             case.steps,
             Saved::new(&input_refs, &initial_refs, &spikes, &state_refs),
             OutputGrads::new(&grad_spikes, &grad_state_refs),
