@@ -108,6 +108,32 @@ impl<T: Real> StepGrads<T> {
     }
 }
 
+/// One step of one element as a model sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct StepIn<'a, T> {
+    /// The prepared constants, in the order of [`Model::PREPARED`].
+    pub p: &'a Prepared<T>,
+    /// The states before the step, in the order of [`Model::STATES`].
+    pub prev: &'a States<T>,
+    /// The inputs at the step, in the order of [`Model::INPUTS`] (zeros in
+    /// the backward pass when [`Model::backward_reads_inputs`] is false).
+    pub inputs: &'a Inputs<T>,
+    /// The spike function: `H(z)` forward, the surrogate backward.
+    pub spike: &'a SpikeFn<T>,
+}
+
+/// What the backward pass of a step knows besides its [`StepIn`].
+#[derive(Clone, Copy, Debug)]
+pub struct BackIn<'a, T> {
+    /// The states after the step, as the forward pass computed them.
+    pub next: &'a States<T>,
+    /// `dL/d spk[t]`.
+    pub grad_spike: T,
+    /// `dL/d state[t]`: everything that flows back from later steps and
+    /// from losses on the states.
+    pub grad_next: &'a States<T>,
+}
+
 /// Work to compile once per configuration of a model: [`Model::specialize`]
 /// calls `run::<C>()` with `C` the configuration's number (or `usize::MAX`
 /// for "read the configuration at run time"), so that the loops inside see
@@ -199,13 +225,7 @@ pub trait Model: Copy + Debug {
     fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T>;
 
     /// One step: the next states and the spike.
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T);
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T);
 
     /// True when [`Model::step_backward`] reads `inputs`. When false, it
     /// derives everything from the states before and after the step, and the
@@ -215,22 +235,14 @@ pub trait Model: Copy + Debug {
         true
     }
 
-    /// The gradients of one step, given `grad_spike = dL/d spk[t]` and
-    /// `grad_next = dL/d state[t]` (everything that flows back from later
-    /// steps and from losses on the states). `prev` and `next` are the states
-    /// before and after the step as the forward pass computed them; a model
-    /// may take an intermediate value from `next` instead of recomputing it
-    /// (it is the same value, bit for bit).
-    #[allow(clippy::too_many_arguments)]
+    /// The gradients of one step (see [`BackIn`]). `at.prev` and
+    /// `back.next` are the states before and after the step as the forward
+    /// pass computed them; a model may take an intermediate value from
+    /// `next` instead of recomputing it (it is the same value, bit for bit).
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T>;
 }
 
@@ -312,8 +324,26 @@ pub(crate) use reset_config_model;
 
 /// The [`Model`] items that a model configured by a [`ResetConfig`] (its
 /// field `0`) takes from it: `CONFIGURATIONS`, `config_index`,
-/// `from_config_index`, `specialize` and `variant`.
+/// `from_config_index`, `specialize` and `variant`. With `clamped: N`, also
+/// `prepare` and `prepare_backward` for a model whose first `N` parameters
+/// are decay rates clamped to `[0, 1]` and whose others pass unchanged.
 macro_rules! reset_config_items {
+    (clamped: $clamped:literal) => {
+        $crate::model::reset_config_items!();
+
+        /// `clamp(p, 0, 1)` for the first
+        #[doc = stringify!($clamped)]
+        /// parameters (the decay rates), the others as given.
+        #[cfg_attr(not(debug_assertions), inline(always))]
+        fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
+            $crate::models::prepare_clamped(raw, $clamped, Self::PARAMS.len())
+        }
+
+        #[cfg_attr(not(debug_assertions), inline(always))]
+        fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
+            $crate::models::prepare_clamped_backward(raw, grad, $clamped, Self::PARAMS.len())
+        }
+    };
     () => {
         const CONFIGURATIONS: usize = $crate::model::ResetConfig::COUNT;
 

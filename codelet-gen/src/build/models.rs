@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use snn_kernels::model::{Inputs, Prepared, States, MAX_INPUTS, MAX_PREPARED, MAX_STATES};
+use snn_kernels::model::{
+    BackIn, Inputs, Prepared, States, StepIn, MAX_INPUTS, MAX_PREPARED, MAX_STATES,
+};
 use snn_kernels::models::{
     Alpha, Lapicque, Leaky, RLeaky, RLeakyAllToAll, RSynaptic, RSynapticAllToAll, Synaptic,
 };
@@ -211,7 +213,13 @@ where
     let spike = SpikeFn::new(core::array::from_fn(|k| {
         Rec::<P>::input(Role::SurrogateConstant(k))
     }));
-    let (next, fired) = model.step::<Rec<P>, TemplateSurrogate>(&p, &prev, &x, &spike);
+    let at = StepIn {
+        p: &p,
+        prev: &prev,
+        inputs: &x,
+        spike: &spike,
+    };
+    let (next, fired) = model.step::<Rec<P>, TemplateSurrogate>(&at);
     ForwardStep {
         graph: Arc::new(recording.finish()),
         next: next[..M::STATES.len()].iter().map(|v| v.id()).collect(),
@@ -247,9 +255,18 @@ where
             Rec::<P>::input(Role::Carry(k)) + Rec::<P>::input(Role::GradState(k))
         }
     });
-    let g = model.step_backward::<Rec<P>, TemplateSurrogate>(
-        &p, &prev, &next, &x, &spike, grad_spike, &grad_next,
-    );
+    let at = StepIn {
+        p: &p,
+        prev: &prev,
+        inputs: &x,
+        spike: &spike,
+    };
+    let back = BackIn {
+        next: &next,
+        grad_spike,
+        grad_next: &grad_next,
+    };
+    let g = model.step_backward::<Rec<P>, TemplateSurrogate>(&at, &back);
     let grad_sums = (0..M::PREPARED.len())
         .map(|k| (Rec::<P>::input(Role::GradSum(k)) + g.prepared[k]).id())
         .collect();

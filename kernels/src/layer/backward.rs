@@ -4,8 +4,8 @@
 use super::{row, row_mut, InputGrads, Layer, OutputGrads, Saved};
 use crate::error::Error;
 use crate::model::{
-    no_gradient, Inputs, Model, Params, Prepared, Specialized, States, MAX_INPUTS, MAX_PARAMS,
-    MAX_PREPARED, MAX_STATES,
+    no_gradient, BackIn, Inputs, Model, Params, Prepared, Specialized, States, StepIn, MAX_INPUTS,
+    MAX_PARAMS, MAX_PREPARED, MAX_STATES,
 };
 use crate::real::Real;
 use crate::surrogate::Surrogate;
@@ -286,15 +286,18 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                         }
                     });
                     let spike = self.spike_fn(self.noise(true, t, row0 + i));
-                    let g = model.step_backward::<T, S>(
-                        &p,
-                        &before,
-                        &after,
-                        &x,
-                        &spike,
-                        grad_spk[i],
-                        &grad_next,
-                    );
+                    let at = StepIn {
+                        p: &p,
+                        prev: &before,
+                        inputs: &x,
+                        spike: &spike,
+                    };
+                    let back = BackIn {
+                        next: &after,
+                        grad_spike: grad_spk[i],
+                        grad_next: &grad_next,
+                    };
+                    let g = model.step_backward::<T, S>(&at, &back);
                     for k in 0..M::STATES.len() {
                         carry[k][i] = g.prev[k];
                     }

@@ -3,7 +3,7 @@
 
 use super::{row, row_mut, stored_names, Layer};
 use crate::error::Error;
-use crate::model::{Inputs, Model, Prepared, Specialized, States, MAX_INPUTS, MAX_STATES};
+use crate::model::{Inputs, Model, Prepared, Specialized, States, StepIn, MAX_INPUTS, MAX_STATES};
 use crate::real::Real;
 use crate::surrogate::Surrogate;
 
@@ -163,7 +163,14 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                 let before: States<T> = core::array::from_fn(|k| prev[k][i]);
                 let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
                 let noise = self.noise(T::SURROGATE_IN_FORWARD, t, row0 + i);
-                let (after, fired) = model.step::<T, S>(&p, &before, &x, &self.spike_fn(noise));
+                let spike = self.spike_fn(noise);
+                let at = StepIn {
+                    p: &p,
+                    prev: &before,
+                    inputs: &x,
+                    spike: &spike,
+                };
+                let (after, fired) = model.step::<T, S>(&at);
                 for k in 0..stored_names::<M>().len() {
                     next[k][i] = after[k];
                 }

@@ -6,7 +6,7 @@ use super::checks::check_list;
 use super::Layer;
 use crate::error::check_len;
 use crate::error::Error;
-use crate::model::{zeros, Inputs, Model, States};
+use crate::model::{zeros, BackIn, Inputs, Model, States, StepIn};
 use crate::real::Real;
 use crate::surrogate::Surrogate;
 
@@ -34,7 +34,13 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             let (prev, ins): (States<T>, Inputs<T>) =
                 (gather(state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(T::SURROGATE_IN_FORWARD, step, element));
-            let (next, spk) = self.model.step::<T, S>(&p, &prev, &ins, &spike);
+            let at = StepIn {
+                p: &p,
+                prev: &prev,
+                inputs: &ins,
+                spike: &spike,
+            };
+            let (next, spk) = self.model.step::<T, S>(&at);
             for (k, value) in next.iter().enumerate().take(M::STATES.len()) {
                 state[k][element] = *value;
             }
@@ -97,15 +103,18 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             let (grad_next, ins): (States<T>, Inputs<T>) =
                 (gather(grad_state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(true, step, element));
-            let g = self.model.step_backward::<T, S>(
-                &p,
-                &prev_state,
-                &next_state,
-                &ins,
-                &spike,
-                grad_spikes[element],
-                &grad_next,
-            );
+            let at = StepIn {
+                p: &p,
+                prev: &prev_state,
+                inputs: &ins,
+                spike: &spike,
+            };
+            let back = BackIn {
+                next: &next_state,
+                grad_spike: grad_spikes[element],
+                grad_next: &grad_next,
+            };
+            let g = self.model.step_backward::<T, S>(&at, &back);
             for (k, value) in g.prev.iter().enumerate().take(M::STATES.len()) {
                 grad_state[k][element] = *value;
             }

@@ -17,8 +17,8 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    model_names, no_gradient, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States,
-    StepGrads,
+    model_names, no_gradient, no_gradients, zeros, BackIn, Model, Params, Prepared, Reset, States,
+    StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -170,13 +170,13 @@ impl Model for Alpha {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         let f = self.forward::<T, S>(p, prev, inputs[X], spike);
         let mut next = zeros();
         next[EXC] = f.exc;
@@ -188,14 +188,20 @@ impl Model for Alpha {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        _next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
+        let BackIn {
+            grad_spike,
+            grad_next,
+            ..
+        } = *back;
         let (a, b, tau) = (p[A], p[B], p[TAU]);
         let f = self.forward::<T, S>(p, prev, inputs[X], spike);
         let r = f.r;

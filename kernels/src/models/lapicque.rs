@@ -18,7 +18,8 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    model_names, no_gradients, zeros, Inputs, Model, Params, Prepared, Reset, States, StepGrads,
+    model_names, no_gradients, zeros, BackIn, Model, Params, Prepared, Reset, States, StepGrads,
+    StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -293,13 +294,13 @@ impl Model for Lapicque {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         let (mem, fired) = self.forward::<T, S>(p, prev[MEM], inputs[X], spike);
         let mut next = zeros();
         next[MEM] = mem;
@@ -309,14 +310,20 @@ impl Model for Lapicque {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        _next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
+        let BackIn {
+            grad_spike,
+            grad_next,
+            ..
+        } = *back;
         let (mem_prev, x) = (prev[MEM], inputs[X]);
         let threshold = p[THRESHOLD];
         let r = reset_signal(mem_prev, threshold);

@@ -10,16 +10,13 @@
 //! immediate reset with `d = spk/g - r`: subtract `mem - d·thr`, zero
 //! `mem - d·mem`. Learnable: `beta`, `threshold`, `graded` (`g`).
 
-use super::common::{
-    charge_and_fire, charge_reset_backward, fire_and_reset_backward, prepare_clamped,
-    prepare_clamped_backward, refire,
-};
+use super::common::{charge_and_fire, charge_reset_backward, fire_and_reset_backward, refire};
 use crate::model::{
-    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
-    Reset, ResetConfig, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads, StepIn,
 };
 use crate::real::Real;
-use crate::surrogate::{SpikeFn, Surrogate};
+use crate::surrogate::Surrogate;
 
 /// snnTorch's `Leaky` neuron: `Leaky::default()` (subtract, delayed reset),
 /// `Leaky::new(reset, reset_delay)` or `Leaky(ResetConfig { .. })`.
@@ -58,7 +55,7 @@ impl Model for Leaky {
     const PARAMS: &'static [&'static str] = names::PARAMS;
     const PREPARED: &'static [&'static str] = names::PREPARED;
 
-    reset_config_items!();
+    reset_config_items!(clamped: 1);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -66,23 +63,13 @@ impl Model for Leaky {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         let mem_prev = prev[MEM];
         let m = charge_and_fire::<T, S>(
             self.0,
@@ -101,14 +88,20 @@ impl Model for Leaky {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         let (b, threshold, g) = (p[B], p[THRESHOLD], Some(p[GRADED]));
         let mem_prev = prev[MEM];
         let m = refire::<T, S>(

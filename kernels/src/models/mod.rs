@@ -10,6 +10,7 @@ mod rsynaptic;
 mod synaptic;
 
 pub use self::alpha::Alpha;
+pub(crate) use self::common::{prepare_clamped, prepare_clamped_backward};
 pub use self::lapicque::{Lapicque, LapicqueGiven};
 pub use self::leaky::Leaky;
 pub use self::rleaky::{RLeaky, RLeakyAllToAll};

@@ -21,12 +21,11 @@
 //!   drive it with the single-step API.
 
 use super::common::{
-    charge_and_fire, charge_reset_backward, fire_and_reset_backward, prepare_clamped,
-    prepare_clamped_backward, refire, Membrane,
+    charge_and_fire, charge_reset_backward, fire_and_reset_backward, refire, Membrane,
 };
 use crate::model::{
-    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
-    Reset, ResetConfig, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -169,7 +168,7 @@ impl Model for RLeaky {
     const PREPARED: &'static [&'static str] = one_to_one::PREPARED;
     const SPIKE_STATE: Option<usize> = Some(one_to_one::state::SPK);
 
-    reset_config_items!();
+    reset_config_items!(clamped: 1);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -177,23 +176,13 @@ impl Model for RLeaky {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         use one_to_one::{input::X, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let (mem, spk) = core.forward::<S>(inputs[X], prev[SPK] * p[V], spike);
@@ -206,14 +195,20 @@ impl Model for RLeaky {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         use one_to_one::{input::X, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let spk_prev = prev[SPK];
@@ -239,7 +234,7 @@ impl Model for RLeakyAllToAll {
     const PARAMS: &'static [&'static str] = all_to_all::PARAMS;
     const PREPARED: &'static [&'static str] = all_to_all::PREPARED;
 
-    reset_config_items!();
+    reset_config_items!(clamped: 1);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -247,23 +242,13 @@ impl Model for RLeakyAllToAll {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 1, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         use all_to_all::{input::*, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let (mem, spk) = core.forward::<S>(inputs[X], inputs[REC], spike);
@@ -275,14 +260,20 @@ impl Model for RLeakyAllToAll {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         use all_to_all::{input::*, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let m = core.refire::<S>(next[MEM], inputs[X], inputs[REC], spike);

@@ -14,14 +14,13 @@
 //! state) or [`RSynapticAllToAll`] (`rec` an input stream), as for RLeaky.
 //! The backward pass never reads `x` or `rec`.
 
-use super::common::{prepare_clamped, prepare_clamped_backward};
 use super::synaptic::SynapticStep;
 use crate::model::{
-    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
-    ResetConfig, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params, Prepared,
+    ResetConfig, States, StepGrads, StepIn,
 };
 use crate::real::Real;
-use crate::surrogate::{SpikeFn, Surrogate};
+use crate::surrogate::Surrogate;
 
 /// snnTorch's `RSynaptic` with one-to-one recurrence (`all_to_all=False`):
 /// `RSynaptic::default()` (subtract, delayed reset), `RSynaptic::new(reset,
@@ -62,7 +61,7 @@ impl Model for RSynaptic {
     const PREPARED: &'static [&'static str] = one_to_one::PREPARED;
     const SPIKE_STATE: Option<usize> = Some(one_to_one::state::SPK);
 
-    reset_config_items!();
+    reset_config_items!(clamped: 2);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -70,23 +69,13 @@ impl Model for RSynaptic {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         use one_to_one::{input::X, prepared::*, state::*};
         let rec = prev[SPK] * p[V];
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
@@ -106,14 +95,15 @@ impl Model for RSynaptic {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        _inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn { p, prev, spike, .. } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         use one_to_one::{input::X, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         // the spike is an output and the next step's recurrent input
@@ -148,7 +138,7 @@ impl Model for RSynapticAllToAll {
     const PARAMS: &'static [&'static str] = all_to_all::PARAMS;
     const PREPARED: &'static [&'static str] = all_to_all::PREPARED;
 
-    reset_config_items!();
+    reset_config_items!(clamped: 2);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -156,23 +146,13 @@ impl Model for RSynapticAllToAll {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         let (syn, mem, spk) = core.forward::<S>(
@@ -190,14 +170,15 @@ impl Model for RSynapticAllToAll {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        _inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn { p, prev, spike, .. } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         let g = core.backward::<S>(

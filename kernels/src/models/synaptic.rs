@@ -16,12 +16,11 @@
 //! before firing is recomputed from it.
 
 use super::common::{
-    charge_reset_backward, fire_and_reset, fire_and_reset_backward, prepare_clamped,
-    prepare_clamped_backward, refire, reset_signal,
+    charge_reset_backward, fire_and_reset, fire_and_reset_backward, refire, reset_signal,
 };
 use crate::model::{
-    model_names, reset_config_items, reset_config_model, zeros, Inputs, Model, Params, Prepared,
-    Reset, ResetConfig, States, StepGrads,
+    model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params, Prepared,
+    Reset, ResetConfig, States, StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -163,7 +162,7 @@ impl Model for Synaptic {
     const PARAMS: &'static [&'static str] = names::PARAMS;
     const PREPARED: &'static [&'static str] = names::PREPARED;
 
-    reset_config_items!();
+    reset_config_items!(clamped: 2);
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {
@@ -171,23 +170,13 @@ impl Model for Synaptic {
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare<T: Real>(&self, raw: &Params<T>) -> Prepared<T> {
-        prepare_clamped(raw, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_backward<T: Real>(&self, raw: &Params<T>, grad: &Prepared<T>) -> Params<T> {
-        prepare_clamped_backward(raw, grad, 2, Self::PARAMS.len())
-    }
-
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn step<T: Real, S: Surrogate>(
-        &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-    ) -> (States<T>, T) {
+    fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
+        let StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        } = *at;
         let (syn, mem, spk) = self.core(p, prev).forward::<S>(
             self.0,
             spike,
@@ -203,14 +192,15 @@ impl Model for Synaptic {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step_backward<T: Real, S: Surrogate>(
         &self,
-        p: &Prepared<T>,
-        prev: &States<T>,
-        next: &States<T>,
-        _inputs: &Inputs<T>,
-        spike: &SpikeFn<T>,
-        grad_spike: T,
-        grad_next: &States<T>,
+        at: &StepIn<'_, T>,
+        back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
+        let StepIn { p, prev, spike, .. } = *at;
+        let BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        } = *back;
         let g = self.core(p, prev).backward::<S>(
             self.0,
             next[SYN],

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use snn_kernels::model::{zeros, Inputs, Model, Params, States, MAX_STATES};
+use snn_kernels::model::{zeros, Inputs, Model, Params, States, StepIn, MAX_STATES};
 use snn_kernels::real::{Format, Real};
 use snn_kernels::surrogate::{constants_in, SpikeFn, Surrogate as KernelSurrogate};
 
@@ -209,7 +209,12 @@ impl TraceStep<'_> {
             constants: constants_in(&surrogate),
             noise: Traced::new(self.noise),
         };
-        let _ = model.step::<Traced<F>, S>(&p, &prev, &inputs, &spike);
+        let _ = model.step::<Traced<F>, S>(&StepIn {
+            p: &p,
+            prev: &prev,
+            inputs: &inputs,
+            spike: &spike,
+        });
         let step = RECORD.with(|r| std::mem::take(&mut *r.borrow_mut()));
         (prepared, step)
     }
