@@ -122,6 +122,32 @@ pub struct StepIn<'a, T> {
     pub spike: &'a SpikeFn<T>,
 }
 
+impl<'a, T> StepIn<'a, T> {
+    /// The step of these prepared constants, previous states, inputs and
+    /// spike function.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn new(
+        p: &'a Prepared<T>,
+        prev: &'a States<T>,
+        inputs: &'a Inputs<T>,
+        spike: &'a SpikeFn<T>,
+    ) -> Self {
+        StepIn {
+            p,
+            prev,
+            inputs,
+            spike,
+        }
+    }
+
+    /// `(p, prev, inputs, spike)`.
+    #[allow(clippy::type_complexity)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn parts(&self) -> (&'a Prepared<T>, &'a States<T>, &'a Inputs<T>, &'a SpikeFn<T>) {
+        (self.p, self.prev, self.inputs, self.spike)
+    }
+}
+
 /// What the backward pass of a step knows besides its [`StepIn`].
 #[derive(Clone, Copy, Debug)]
 pub struct BackIn<'a, T> {
@@ -132,6 +158,27 @@ pub struct BackIn<'a, T> {
     /// `dL/d state[t]`: everything that flows back from later steps and
     /// from losses on the states.
     pub grad_next: &'a States<T>,
+}
+
+impl<'a, T> BackIn<'a, T> {
+    /// The states after the step and the gradients flowing into it.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn new(next: &'a States<T>, grad_spike: T, grad_next: &'a States<T>) -> Self {
+        BackIn {
+            next,
+            grad_spike,
+            grad_next,
+        }
+    }
+
+    /// `(next, grad_spike, grad_next)`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn parts(&self) -> (&'a States<T>, T, &'a States<T>)
+    where
+        T: Copy,
+    {
+        (self.next, self.grad_spike, self.grad_next)
+    }
 }
 
 /// Work to compile once per configuration of a model: [`Model::specialize`]

@@ -213,12 +213,7 @@ where
     let spike = SpikeFn::new(core::array::from_fn(|k| {
         Rec::<P>::input(Role::SurrogateConstant(k))
     }));
-    let at = StepIn {
-        p: &p,
-        prev: &prev,
-        inputs: &x,
-        spike: &spike,
-    };
+    let at = StepIn::new(&p, &prev, &x, &spike);
     let (next, fired) = model.step::<Rec<P>, TemplateSurrogate>(&at);
     ForwardStep {
         graph: Arc::new(recording.finish()),
@@ -255,17 +250,8 @@ where
             Rec::<P>::input(Role::Carry(k)) + Rec::<P>::input(Role::GradState(k))
         }
     });
-    let at = StepIn {
-        p: &p,
-        prev: &prev,
-        inputs: &x,
-        spike: &spike,
-    };
-    let back = BackIn {
-        next: &next,
-        grad_spike,
-        grad_next: &grad_next,
-    };
+    let at = StepIn::new(&p, &prev, &x, &spike);
+    let back = BackIn::new(&next, grad_spike, &grad_next);
     let g = model.step_backward::<Rec<P>, TemplateSurrogate>(&at, &back);
     let grad_sums = (0..M::PREPARED.len())
         .map(|k| (Rec::<P>::input(Role::GradSum(k)) + g.prepared[k]).id())

@@ -286,17 +286,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                         }
                     });
                     let spike = self.spike_fn(self.noise(true, t, row0 + i));
-                    let at = StepIn {
-                        p: &p,
-                        prev: &before,
-                        inputs: &x,
-                        spike: &spike,
-                    };
-                    let back = BackIn {
-                        next: &after,
-                        grad_spike: grad_spk[i],
-                        grad_next: &grad_next,
-                    };
+                    let at = StepIn::new(&p, &before, &x, &spike);
+                    let back = BackIn::new(&after, grad_spk[i], &grad_next);
                     let g = model.step_backward::<T, S>(&at, &back);
                     for k in 0..M::STATES.len() {
                         carry[k][i] = g.prev[k];

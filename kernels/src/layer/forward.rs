@@ -164,12 +164,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                 let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
                 let noise = self.noise(T::SURROGATE_IN_FORWARD, t, row0 + i);
                 let spike = self.spike_fn(noise);
-                let at = StepIn {
-                    p: &p,
-                    prev: &before,
-                    inputs: &x,
-                    spike: &spike,
-                };
+                let at = StepIn::new(&p, &before, &x, &spike);
                 let (after, fired) = model.step::<T, S>(&at);
                 for k in 0..stored_names::<M>().len() {
                     next[k][i] = after[k];

@@ -34,12 +34,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             let (prev, ins): (States<T>, Inputs<T>) =
                 (gather(state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(T::SURROGATE_IN_FORWARD, step, element));
-            let at = StepIn {
-                p: &p,
-                prev: &prev,
-                inputs: &ins,
-                spike: &spike,
-            };
+            let at = StepIn::new(&p, &prev, &ins, &spike);
             let (next, spk) = self.model.step::<T, S>(&at);
             for (k, value) in next.iter().enumerate().take(M::STATES.len()) {
                 state[k][element] = *value;
@@ -103,17 +98,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             let (grad_next, ins): (States<T>, Inputs<T>) =
                 (gather(grad_state, element), gather(inputs, element));
             let spike = self.spike_fn(self.noise(true, step, element));
-            let at = StepIn {
-                p: &p,
-                prev: &prev_state,
-                inputs: &ins,
-                spike: &spike,
-            };
-            let back = BackIn {
-                next: &next_state,
-                grad_spike: grad_spikes[element],
-                grad_next: &grad_next,
-            };
+            let at = StepIn::new(&p, &prev_state, &ins, &spike);
+            let back = BackIn::new(&next_state, grad_spikes[element], &grad_next);
             let g = self.model.step_backward::<T, S>(&at, &back);
             for (k, value) in g.prev.iter().enumerate().take(M::STATES.len()) {
                 grad_state[k][element] = *value;

@@ -171,12 +171,7 @@ impl Model for Alpha {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         let f = self.forward::<T, S>(p, prev, inputs[X], spike);
         let mut next = zeros();
         next[EXC] = f.exc;
@@ -191,17 +186,8 @@ impl Model for Alpha {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
-        let BackIn {
-            grad_spike,
-            grad_next,
-            ..
-        } = *back;
+        let (p, prev, inputs, spike) = at.parts();
+        let (_, grad_spike, grad_next) = back.parts();
         let (a, b, tau) = (p[A], p[B], p[TAU]);
         let f = self.forward::<T, S>(p, prev, inputs[X], spike);
         let r = f.r;

@@ -295,12 +295,7 @@ impl Model for Lapicque {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         let (mem, fired) = self.forward::<T, S>(p, prev[MEM], inputs[X], spike);
         let mut next = zeros();
         next[MEM] = mem;
@@ -313,17 +308,8 @@ impl Model for Lapicque {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
-        let BackIn {
-            grad_spike,
-            grad_next,
-            ..
-        } = *back;
+        let (p, prev, inputs, spike) = at.parts();
+        let (_, grad_spike, grad_next) = back.parts();
         let (mem_prev, x) = (prev[MEM], inputs[X]);
         let threshold = p[THRESHOLD];
         let r = reset_signal(mem_prev, threshold);

@@ -64,12 +64,7 @@ impl Model for Leaky {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         let mem_prev = prev[MEM];
         let m = charge_and_fire::<T, S>(
             self.0,
@@ -91,17 +86,8 @@ impl Model for Leaky {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, inputs, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         let (b, threshold, g) = (p[B], p[THRESHOLD], Some(p[GRADED]));
         let mem_prev = prev[MEM];
         let m = refire::<T, S>(

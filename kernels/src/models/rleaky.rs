@@ -177,12 +177,7 @@ impl Model for RLeaky {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         use one_to_one::{input::X, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let (mem, spk) = core.forward::<S>(inputs[X], prev[SPK] * p[V], spike);
@@ -198,17 +193,8 @@ impl Model for RLeaky {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, inputs, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         use one_to_one::{input::X, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let spk_prev = prev[SPK];
@@ -243,12 +229,7 @@ impl Model for RLeakyAllToAll {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let (mem, spk) = core.forward::<S>(inputs[X], inputs[REC], spike);
@@ -263,17 +244,8 @@ impl Model for RLeakyAllToAll {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, inputs, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let m = core.refire::<S>(next[MEM], inputs[X], inputs[REC], spike);

@@ -70,12 +70,7 @@ impl Model for RSynaptic {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         use one_to_one::{input::X, prepared::*, state::*};
         let rec = prev[SPK] * p[V];
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
@@ -98,12 +93,8 @@ impl Model for RSynaptic {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn { p, prev, spike, .. } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, _, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         use one_to_one::{input::X, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         // the spike is an output and the next step's recurrent input
@@ -147,12 +138,7 @@ impl Model for RSynapticAllToAll {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         let (syn, mem, spk) = core.forward::<S>(
@@ -173,12 +159,8 @@ impl Model for RSynapticAllToAll {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn { p, prev, spike, .. } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, _, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         let g = core.backward::<S>(

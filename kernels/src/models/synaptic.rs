@@ -171,12 +171,7 @@ impl Model for Synaptic {
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
-        let StepIn {
-            p,
-            prev,
-            inputs,
-            spike,
-        } = *at;
+        let (p, prev, inputs, spike) = at.parts();
         let (syn, mem, spk) = self.core(p, prev).forward::<S>(
             self.0,
             spike,
@@ -195,12 +190,8 @@ impl Model for Synaptic {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let StepIn { p, prev, spike, .. } = *at;
-        let BackIn {
-            next,
-            grad_spike,
-            grad_next,
-        } = *back;
+        let (p, prev, _, spike) = at.parts();
+        let (next, grad_spike, grad_next) = back.parts();
         let g = self.core(p, prev).backward::<S>(
             self.0,
             next[SYN],

@@ -209,12 +209,7 @@ impl TraceStep<'_> {
             constants: constants_in(&surrogate),
             noise: Traced::new(self.noise),
         };
-        let _ = model.step::<Traced<F>, S>(&StepIn {
-            p: &p,
-            prev: &prev,
-            inputs: &inputs,
-            spike: &spike,
-        });
+        let _ = model.step::<Traced<F>, S>(&StepIn::new(&p, &prev, &inputs, &spike));
         let step = RECORD.with(|r| std::mem::take(&mut *r.borrow_mut()));
         (prepared, step)
     }
