@@ -143,7 +143,14 @@ impl<'a, T> StepIn<'a, T> {
     /// `(p, prev, inputs, spike)`.
     #[allow(clippy::type_complexity)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn parts(&self) -> (&'a Prepared<T>, &'a States<T>, &'a Inputs<T>, &'a SpikeFn<T>) {
+    pub fn parts(
+        &self,
+    ) -> (
+        &'a Prepared<T>,
+        &'a States<T>,
+        &'a Inputs<T>,
+        &'a SpikeFn<T>,
+    ) {
         (self.p, self.prev, self.inputs, self.spike)
     }
 }
