@@ -1,6 +1,14 @@
 //! The `snn-ipu` command's library part: the Leaky demo it runs on built-in
 //! defaults (a later issue turns the command into the full tool).
 
+pub mod data;
+pub mod encode;
+pub mod native;
+pub mod network;
+pub mod optim;
+pub mod params;
+pub mod train;
+
 use std::io::Write;
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! Measures the accuracy of the crate's `exp`, `ln` and `atan` against
+//! Measures the accuracy of the crate's `exp`, `ln`, `atan` and `sqrt` against
 //! correctly rounded results, exhaustively: every binary32 input in the
 //! range each function is used on, and every binary16 input. The oracle is
 //! the platform's f64 function rounded to the target format.
@@ -127,7 +127,7 @@ fn main() {
         fn(f64) -> f64,
         fn(f64) -> bool,
     );
-    let rows32: [Row32; 3] = [
+    let rows32: [Row32; 4] = [
         ("exp, f32", "[-104, 89]", math::exp, f64::exp, |x| {
             (-104.0..=89.0).contains(&x)
         }),
@@ -141,9 +141,12 @@ fn main() {
             f64::atan,
             f32::is_finite,
         ),
+        ("sqrt, f32", "[0, inf)", math::sqrt, f64::sqrt, |x| {
+            x >= 0.0 && x.is_finite()
+        }),
     ];
     // beyond ln(65504) = 11.09 the result saturates to 65504 (finite overflow)
-    let rows16: [Row16; 3] = [
+    let rows16: [Row16; 4] = [
         ("exp, f16", "[-18, 11.09]", math::exp, f64::exp, |x| {
             (-18.0..=11.09).contains(&x)
         }),
@@ -157,6 +160,9 @@ fn main() {
             f64::atan,
             f64::is_finite,
         ),
+        ("sqrt, f16", "[0, 65504]", math::sqrt, f64::sqrt, |x| {
+            x >= 0.0 && x.is_finite()
+        }),
     ];
     if std::env::var_os("ACCURACY_F16_ONLY").is_none() {
         for (name, range, f, oracle, keep) in rows32 {

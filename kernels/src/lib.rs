@@ -7,6 +7,7 @@ pub mod layer;
 pub mod math;
 pub mod model;
 pub mod models;
+pub mod optim;
 pub mod population;
 pub mod real;
 pub mod rng;

@@ -11,6 +11,7 @@
 mod atan;
 mod exp;
 mod ln;
+mod sqrt;
 
 use crate::real::{Format, Real, Word};
 
@@ -51,6 +52,19 @@ pub fn ln<T: Real>(x: T) -> T {
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn atan<T: Real>(x: T) -> T {
     T::narrow(atan::atan_wide(x.widen()))
+}
+
+/// `sqrt x`.
+///
+/// A starting guess from the bits (the exponent halved), then Newton's
+/// iteration `y ← (y + x/y)·1/2` a fixed number of times; tiny and subnormal
+/// inputs are scaled by an even power of two first. `sqrt(±0) = ±0`,
+/// `sqrt(x < 0) = NaN`, `sqrt(inf) = inf`. Used by the Adam update.
+///
+/// Accuracy: see `docs/accuracy.md` (measured exhaustively in binary32).
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub fn sqrt<T: Real>(x: T) -> T {
+    T::narrow(sqrt::sqrt_wide(x.widen()))
 }
 
 /// True when `W` is binary64 (selects the longer polynomials).

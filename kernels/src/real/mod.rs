@@ -266,6 +266,12 @@ pub trait Real:
         crate::math::ln(self)
     }
 
+    /// `sqrt x`, see [`crate::math::sqrt`].
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn sqrt(self) -> Self {
+        crate::math::sqrt(self)
+    }
+
     /// `atan x`, see [`crate::math::atan`].
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn atan(self) -> Self {

@@ -1,0 +1,482 @@
+//! The network run on this CPU with the native kernels: the forward pass
+//! over all steps (dense layers over all `T x B` rows at once, spiking
+//! layers with the fused multi-step kernels), the population readout and the
+//! loss, and the backward pass through time, giving the gradient of every
+//! learnable tensor.
+//!
+//! In fp16 the spiking layers run in binary16 (`F16`, every operation
+//! rounded to binary16); the dense layers, the readout, the loss and the
+//! gradients of the master weights stay binary32. The loss gradient is
+//! multiplied by the loss scale before it enters the binary16 layers, and
+//! every gradient is divided by it at the end (the scale is a power of two,
+//! so both are exact); a binary16 gradient that saturated or is not finite
+//! marks the step as overflowed.
+
+pub mod dense;
+pub mod spiking;
+
+use std::fmt;
+
+use snn_kernels::population::{
+    ce_count_loss, mse_count_loss, spike_counts, spike_counts_backward, CountTargets, Readout,
+};
+use snn_kernels::F16;
+
+use self::spiking::{Element, LayerGrads, LayerRun, SavedLayer};
+use crate::network::{LayerSpec, NetworkSpec, Precision, Recurrence, TensorRole};
+use crate::params::Values;
+
+/// The loss of a training step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// Cross-entropy of the population spike counts (snnTorch
+    /// `ce_count_loss`).
+    CeCount,
+    /// Mean squared error of the counts against target rates (snnTorch
+    /// `mse_count_loss`).
+    MseCount {
+        /// Target firing rate of the labelled class (default 1).
+        correct_rate: f64,
+        /// Target firing rate of the other classes (default 0).
+        incorrect_rate: f64,
+    },
+}
+
+impl Loss {
+    /// The names the command accepts.
+    pub const NAMES: [&'static str; 2] = ["ce_count", "mse_count"];
+
+    /// The loss named `name` with snnTorch's defaults.
+    pub fn parse(name: &str) -> Option<Loss> {
+        match name {
+            "ce_count" => Some(Loss::CeCount),
+            "mse_count" => Some(Loss::MseCount {
+                correct_rate: 1.0,
+                incorrect_rate: 0.0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The loss's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::CeCount => "ce_count",
+            Loss::MseCount { .. } => "mse_count",
+        }
+    }
+}
+
+/// A failure of a training step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepError(pub String);
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StepError {}
+
+impl From<snn_kernels::Error> for StepError {
+    fn from(e: snn_kernels::Error) -> Self {
+        StepError(e.to_string())
+    }
+}
+
+/// One batch of encoded inputs.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    /// `[T][B][F]` input sequences.
+    pub inputs: &'a [f32],
+    /// The label of each row.
+    pub labels: &'a [usize],
+    /// Time steps.
+    pub steps: usize,
+    /// The stochastic surrogates' stream.
+    pub seed: u32,
+}
+
+impl Batch<'_> {
+    fn rows(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+/// What a forward pass gives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Class spike counts `[B][C]`.
+    pub counts: Vec<f32>,
+    /// The predicted class of each row (the first class with the most spikes).
+    pub classes: Vec<usize>,
+    /// The loss.
+    pub loss: f32,
+}
+
+impl Prediction {
+    /// Rows whose prediction equals the label.
+    pub fn correct(&self, labels: &[usize]) -> usize {
+        self.classes
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| p == l)
+            .count()
+    }
+}
+
+/// What a training step's backward pass gives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gradients {
+    /// `dL/d tensor`, in the order of [`Values::tensors`] (divided by the
+    /// loss scale).
+    pub tensors: Vec<Vec<f32>>,
+    /// True when a binary16 gradient saturated or was not finite (the step
+    /// must be skipped and the loss scale lowered).
+    pub overflow: bool,
+}
+
+/// The network's layers run on this CPU.
+#[derive(Clone, Debug)]
+pub struct Native {
+    spec: NetworkSpec,
+}
+
+/// What the forward pass keeps for the backward pass.
+struct Tape<T> {
+    /// Per layer: the dense layer's input (`[T·B][in]`), or the spiking
+    /// layer's saved values.
+    layers: Vec<LayerTape<T>>,
+    /// The output spikes as binary32.
+    output: Vec<f32>,
+}
+
+enum LayerTape<T> {
+    Dense(Vec<f32>),
+    Spiking(SavedLayer<T>, Vec<Vec<T>>),
+}
+
+impl Native {
+    /// A runner for `spec` (checked).
+    pub fn new(spec: &NetworkSpec) -> Result<Native, crate::network::SpecError> {
+        spec.validate()?;
+        Ok(Native { spec: spec.clone() })
+    }
+
+    /// The description it runs.
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+
+    fn readout(&self, batch: &Batch<'_>) -> Readout {
+        Readout {
+            steps: batch.steps,
+            batch: batch.rows(),
+            classes: self.spec.classes,
+            population: self.spec.population,
+        }
+    }
+
+    fn check(&self, values: &Values, batch: &Batch<'_>) -> Result<(), StepError> {
+        if values.specs != self.spec.tensors() {
+            return Err(StepError("the values are not this network's".into()));
+        }
+        for (t, s) in values.tensors.iter().zip(&values.specs) {
+            if t.len() != s.len() {
+                return Err(StepError(format!(
+                    "{} has {} values, needs {}",
+                    s.name,
+                    t.len(),
+                    s.len()
+                )));
+            }
+        }
+        let expected = batch
+            .steps
+            .checked_mul(batch.rows())
+            .and_then(|v| v.checked_mul(self.spec.inputs));
+        if batch.rows() == 0 || batch.steps == 0 {
+            return Err(StepError("an empty batch".into()));
+        }
+        if expected != Some(batch.inputs.len()) {
+            return Err(StepError(format!(
+                "the batch has {} input values; {} steps x {} rows x {} features need {}",
+                batch.inputs.len(),
+                batch.steps,
+                batch.rows(),
+                self.spec.inputs,
+                expected.map_or("more than fit in memory".to_string(), |v| v.to_string())
+            )));
+        }
+        if let Some(&label) = batch.labels.iter().find(|&&l| l >= self.spec.classes) {
+            return Err(StepError(format!(
+                "label {label} is not a class of this network (0..{})",
+                self.spec.classes
+            )));
+        }
+        Ok(())
+    }
+
+    /// The forward pass only: the prediction and the loss.
+    pub fn predict(
+        &self,
+        values: &Values,
+        batch: &Batch<'_>,
+        loss: Loss,
+    ) -> Result<Prediction, StepError> {
+        self.check(values, batch)?;
+        match self.spec.precision {
+            Precision::F32 => self
+                .forward::<f32>(values, batch)
+                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, _)| p)),
+            Precision::F16 => self
+                .forward::<F16>(values, batch)
+                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, _)| p)),
+        }
+    }
+
+    /// A training step's forward and backward passes: the prediction, the
+    /// loss and every tensor's gradient. `scale` multiplies the loss
+    /// gradient inside the binary16 layers (1 in fp32; a power of two).
+    pub fn step(
+        &self,
+        values: &Values,
+        batch: &Batch<'_>,
+        loss: Loss,
+        scale: f32,
+    ) -> Result<(Prediction, Gradients), StepError> {
+        self.check(values, batch)?;
+        match self.spec.precision {
+            Precision::F32 => self.train_step::<f32>(values, batch, loss, scale),
+            Precision::F16 => self.train_step::<F16>(values, batch, loss, scale),
+        }
+    }
+
+    /// The parameter values of spiking layer `layer` in precision `T`: the
+    /// learnable ones from `values`, the others from the description.
+    fn neuron_params<T: Element>(&self, values: &Values, layer: usize) -> Vec<Vec<T>> {
+        let LayerSpec::Spiking { neuron, .. } = &self.spec.layers[layer] else {
+            unreachable!("called for spiking layers")
+        };
+        neuron
+            .params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let learned = values
+                    .specs
+                    .iter()
+                    .zip(&values.tensors)
+                    .find(|(s, _)| s.layer == layer && s.role == TensorRole::NeuronParam(k));
+                match learned {
+                    Some((_, v)) => v.iter().map(|&x| T::from_f32(x)).collect(),
+                    None => vec![T::from_f32(p.value as f32)],
+                }
+            })
+            .collect()
+    }
+
+    fn tensor<'v>(&self, values: &'v Values, layer: usize, role: TensorRole) -> &'v [f32] {
+        values
+            .specs
+            .iter()
+            .zip(&values.tensors)
+            .find(|(s, _)| s.layer == layer && s.role == role)
+            .map(|(_, v)| v.as_slice())
+            .expect("the network's tensors")
+    }
+
+    fn forward<T: Element>(
+        &self,
+        values: &Values,
+        batch: &Batch<'_>,
+    ) -> Result<Tape<T>, StepError> {
+        let rows = batch.steps * batch.rows();
+        let mut act: Vec<f32> = batch.inputs.to_vec();
+        let mut width = self.spec.inputs;
+        let mut layers = Vec::with_capacity(self.spec.layers.len());
+        for (i, layer) in self.spec.layers.iter().enumerate() {
+            match layer {
+                LayerSpec::Dense { inputs, outputs } => {
+                    let w = self.tensor(values, i, TensorRole::Weight);
+                    let b = self.tensor(values, i, TensorRole::Bias);
+                    let mut y = vec![0.0f32; rows * outputs];
+                    dense::forward(&act, w, b, &mut y, rows, *inputs, *outputs);
+                    layers.push(LayerTape::Dense(std::mem::replace(&mut act, y)));
+                    width = *outputs;
+                }
+                LayerSpec::Spiking { neurons, neuron } => {
+                    let params = self.neuron_params::<T>(values, i);
+                    let recurrent = (neuron.recurrence == Recurrence::AllToAll).then(|| {
+                        (
+                            self.tensor(values, i, TensorRole::RecurrentWeight),
+                            self.tensor(values, i, TensorRole::RecurrentBias),
+                        )
+                    });
+                    let run = LayerRun {
+                        neuron,
+                        batch: batch.rows(),
+                        neurons: *neurons,
+                        steps: batch.steps,
+                        params: &params,
+                        recurrent,
+                        seed: batch.seed.wrapping_add(i as u32),
+                    };
+                    let x: Vec<T> = act.iter().map(|&v| T::from_f32(v)).collect();
+                    let mut saved = SavedLayer::default();
+                    spiking::forward(&run, x, &mut saved)?;
+                    act = saved.spikes.iter().map(|s| s.to_f32()).collect();
+                    layers.push(LayerTape::Spiking(saved, params));
+                    debug_assert_eq!(width, *neurons);
+                }
+            }
+        }
+        Ok(Tape {
+            layers,
+            output: act,
+        })
+    }
+
+    /// The readout, the loss and `dL/d output spikes`.
+    fn score<T>(
+        &self,
+        tape: &Tape<T>,
+        batch: &Batch<'_>,
+        loss: Loss,
+    ) -> Result<(Prediction, Vec<f32>), StepError> {
+        let readout = self.readout(batch);
+        let classes = self.spec.classes;
+        let mut counts = vec![0.0f32; batch.rows() * classes];
+        spike_counts(&readout, &tape.output, &mut counts)?;
+        let mut grad_counts = vec![0.0f32; counts.len()];
+        let value = match loss {
+            Loss::CeCount => ce_count_loss(&readout, &counts, batch.labels, &mut grad_counts)?,
+            Loss::MseCount {
+                correct_rate,
+                incorrect_rate,
+            } => {
+                let targets = CountTargets::from_rates(&readout, correct_rate, incorrect_rate);
+                mse_count_loss(&readout, &counts, batch.labels, targets, &mut grad_counts)?
+            }
+        };
+        let mut grad_spikes = vec![0.0f32; tape.output.len()];
+        spike_counts_backward(&readout, &grad_counts, &mut grad_spikes)?;
+        let predicted = counts
+            .chunks_exact(classes)
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (c, &v)| {
+                        if v > best.1 {
+                            (c, v)
+                        } else {
+                            best
+                        }
+                    })
+                    .0
+            })
+            .collect();
+        Ok((
+            Prediction {
+                counts,
+                classes: predicted,
+                loss: value,
+            },
+            grad_spikes,
+        ))
+    }
+
+    fn train_step<T: Element>(
+        &self,
+        values: &Values,
+        batch: &Batch<'_>,
+        loss: Loss,
+        scale: f32,
+    ) -> Result<(Prediction, Gradients), StepError> {
+        let tape = self.forward::<T>(values, batch)?;
+        let (prediction, grad_output) = self.score(&tape, batch, loss)?;
+        let rows = batch.steps * batch.rows();
+        let mut grads = values.zeros_like();
+        let mut overflow = false;
+        // dL/d activation, scaled
+        let mut grad: Vec<f32> = grad_output.iter().map(|g| g * scale).collect();
+        let unscale = 1.0 / scale;
+        for (i, (layer, layer_tape)) in self.spec.layers.iter().zip(&tape.layers).enumerate().rev()
+        {
+            match (layer, layer_tape) {
+                (LayerSpec::Dense { inputs, outputs }, LayerTape::Dense(x)) => {
+                    let k = self.index(values, i, TensorRole::Weight);
+                    let (before, after) = grads.split_at_mut(k + 1);
+                    let (dw, db) = (&mut before[k], &mut after[0]);
+                    dw.fill(-0.0);
+                    db.fill(-0.0);
+                    dense::backward_weights(&grad, x, dw, db, *inputs, *outputs);
+                    if i > 0 {
+                        let w = self.tensor(values, i, TensorRole::Weight);
+                        let mut dx = vec![0.0f32; rows * inputs];
+                        dense::backward_input(&grad, w, &mut dx, rows, *inputs, *outputs);
+                        grad = dx;
+                    }
+                }
+                (LayerSpec::Spiking { neurons, neuron }, LayerTape::Spiking(saved, params)) => {
+                    let recurrent = (neuron.recurrence == Recurrence::AllToAll).then(|| {
+                        (
+                            self.tensor(values, i, TensorRole::RecurrentWeight),
+                            self.tensor(values, i, TensorRole::RecurrentBias),
+                        )
+                    });
+                    let run = LayerRun {
+                        neuron,
+                        batch: batch.rows(),
+                        neurons: *neurons,
+                        steps: batch.steps,
+                        params,
+                        recurrent,
+                        seed: batch.seed.wrapping_add(i as u32),
+                    };
+                    let grad_spikes: Vec<T> = grad.iter().map(|&g| T::from_f32(g)).collect();
+                    overflow |= grad_spikes.iter().any(|g| g.overflowed());
+                    let mut layer_grads = LayerGrads::default();
+                    spiking::backward(&run, saved, &grad_spikes, &[], &mut layer_grads)?;
+                    overflow |= layer_grads.x.iter().any(|g| g.overflowed());
+                    for (k, g) in layer_grads.params.iter().enumerate() {
+                        overflow |= g.iter().any(|v| v.overflowed());
+                        if let Some(t) = self.try_index(values, i, TensorRole::NeuronParam(k)) {
+                            grads[t] = g.iter().map(|v| v.to_f32()).collect();
+                        }
+                    }
+                    if let Some((dw, db)) = layer_grads.recurrent {
+                        grads[self.index(values, i, TensorRole::RecurrentWeight)] = dw;
+                        grads[self.index(values, i, TensorRole::RecurrentBias)] = db;
+                    }
+                    grad = layer_grads.x.iter().map(|g| g.to_f32()).collect();
+                }
+                _ => unreachable!("the tape follows the layers"),
+            }
+        }
+        for g in grads.iter_mut().flatten() {
+            *g *= unscale;
+            overflow |= !g.is_finite();
+        }
+        Ok((
+            prediction,
+            Gradients {
+                tensors: grads,
+                overflow,
+            },
+        ))
+    }
+
+    fn try_index(&self, values: &Values, layer: usize, role: TensorRole) -> Option<usize> {
+        values
+            .specs
+            .iter()
+            .position(|s| s.layer == layer && s.role == role)
+    }
+
+    fn index(&self, values: &Values, layer: usize, role: TensorRole) -> usize {
+        self.try_index(values, layer, role)
+            .expect("the network's tensors")
+    }
+}
