@@ -14,7 +14,7 @@ fn counts_pool_the_population_and_time() {
         population: 2,
     };
     let spikes = [1.0f32, 0.0, 1.0, 1.0, /* t1 */ 0.0, 1.0, 0.0, 1.0];
-    let mut counts = [0.0f32; 2];
+    let mut counts = [0.0f64; 2];
     spike_counts(&readout, &spikes, &mut counts).unwrap();
     assert_eq!(counts, [2.0, 3.0]);
     let mut grad_spikes = [0.0f32; 8];
