@@ -97,6 +97,7 @@ pub struct Refused {
 /// `x` is neither infinite nor NaN: `x - x` is `0` exactly for finite `x`
 /// and NaN otherwise (in every precision, `F16` included).
 #[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::eq_op)] // `x - x` is the test itself
 pub fn is_finite<T: Real<Mask = bool>>(x: T) -> bool {
     (x - x).eq(T::zero())
 }

@@ -7,6 +7,8 @@
 //! assertions (see their docs). That side has no test here, since a
 //! compile-fail test needs an extra crate.
 
+#![allow(clippy::needless_range_loop)] // parallel arrays indexed by state, as the docs number them
+
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::model::{
     zeros, BackIn, Model, Params, Prepared, States, StepGrads, StepIn, MAX_INPUTS, MAX_PARAMS,

@@ -10,10 +10,11 @@ use snn_kernels::{Real, F16};
 
 /// The spikes and the membrane of one neuron over the inputs `x` (every
 /// input stream gets `x`), from a zero membrane.
-fn run<M: Model, T: Real<Mask = bool>>(model: M, params: &[T], x: &[T]) -> (Vec<f64>, Vec<f64>)
-where
-    T: Into<f64>,
-{
+fn run<M: Model, T: Real<Mask = bool> + Into<f64>>(
+    model: M,
+    params: &[T],
+    x: &[T],
+) -> (Vec<f64>, Vec<f64>) {
     let params: Vec<Param<T>> = params.iter().map(|&v| Param::Scalar(v)).collect();
     let layer = Layer::new(model, Atan::default(), 1, 1, &params).unwrap();
     let steps = x.len();

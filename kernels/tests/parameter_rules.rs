@@ -9,7 +9,7 @@ mod common;
 
 use common::param_range;
 use snn_kernels::layer::{Layer, Param};
-use snn_kernels::model::{Model, Params, Prepared, Reset, MAX_PARAMS, MAX_PREPARED};
+use snn_kernels::model::{is_finite, Model, Params, Prepared, Reset, MAX_PARAMS, MAX_PREPARED};
 use snn_kernels::models::*;
 use snn_kernels::surrogate::Atan;
 use snn_kernels::{Error, Real, F16};
@@ -182,7 +182,7 @@ fn prepared_and_gradients_finite<M: Model, T: Real<Mask = bool>>(
     model: M,
     raw: &Params<T>,
 ) -> bool {
-    let finite = |x: T| (x - x).eq(T::zero());
+    let finite = is_finite::<T>;
     let p: Prepared<T> = model.prepare(raw);
     let mut ok = p[..M::PREPARED.len()].iter().all(|&v| finite(v));
     let gradients: &[T] = if T::FORMAT.bits == 16 {

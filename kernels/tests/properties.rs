@@ -20,6 +20,8 @@
 //! one chunk width (3, so that rows have full chunks and a tail). Seeded:
 //! every run draws the same cases.
 
+#![allow(clippy::needless_range_loop)] // parallel lists indexed by a model's names
+
 mod common;
 
 use common::any_surrogate::{surrogates, AnySurrogate};
@@ -27,7 +29,7 @@ use common::{param_range, Bits};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
-use snn_kernels::model::Model;
+use snn_kernels::model::{is_finite, Model};
 use snn_kernels::models::*;
 use snn_kernels::population::{
     ce_count_loss, mse_count_loss, spike_counts, spike_counts_backward, CountTargets, Readout,
@@ -182,10 +184,6 @@ fn params<M: Model, T: Real>(s: &Scenario) -> Vec<Vec<T>> {
                 .collect()
         })
         .collect()
-}
-
-fn finite<T: Real<Mask = bool>>(x: T) -> bool {
-    (x - x).eq(T::zero())
 }
 
 fn same<T: Bits>(a: &[T], b: &[T]) -> bool {
@@ -363,7 +361,7 @@ where
             .chain(b.grad_params.iter().map(|v| v.as_slice()));
         for (k, values) in all.enumerate() {
             for (i, &v) in values.iter().enumerate() {
-                prop_assert!(finite(v), "output {k}[{i}] is {}", v.show());
+                prop_assert!(is_finite(v), "output {k}[{i}] is {}", v.show());
             }
         }
     }
@@ -571,7 +569,8 @@ where
         let mut acc = vec![accumulator.clone()];
         let mut gp = b.grad_params.clone();
         spoil(&mut [(&mut acc, false), (&mut gp, true)], pick, s.grow);
-        if acc.len() == 1 && !(gp.is_empty() && !b.grad_params.is_empty()) {
+        let emptied = gp.is_empty() && !b.grad_params.is_empty();
+        if acc.len() == 1 && !emptied {
             let result = layer.reduce_param_grads(&acc[0], &mut muts(&mut gp));
             prop_assert!(
                 result.is_err(),
