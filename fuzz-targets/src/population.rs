@@ -37,7 +37,7 @@ pub fn population_ran(data: &[u8]) -> bool {
     }
 }
 
-fn run<T: Real<Mask = bool>>(flags: u8, b: &mut Bytes<'_>) -> bool {
+fn run<T: Real<Mask = bool> + Into<f64>>(flags: u8, b: &mut Bytes<'_>) -> bool {
     let mut readout = Readout {
         steps: b.below(5),
         batch: b.below(4),
@@ -81,8 +81,9 @@ fn run<T: Real<Mask = bool>>(flags: u8, b: &mut Bytes<'_>) -> bool {
     let spikes: Vec<T> = (0..lengths[0])
         .map(|_| T::constant(f64::from(b.f32_or(1.0))))
         .collect();
-    let mut counts = vec![T::zero(); lengths[1]];
-    let mut grad_counts = vec![T::zero(); lengths[2]];
+    // the readout counts and scores in f64 whatever the layer's precision
+    let mut counts = vec![0.0f64; lengths[1]];
+    let mut grad_counts = vec![0.0f64; lengths[2]];
     let mut grad_spikes = vec![T::zero(); lengths[3]];
 
     let mut all = true;
