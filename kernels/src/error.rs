@@ -65,6 +65,13 @@ pub enum Error {
         /// The first offending neuron, when a parameter is per neuron.
         neuron: Option<usize>,
     },
+    /// A surrogate's constant is not finite in the layer's precision.
+    InvalidSurrogate {
+        /// The surrogate (`Surrogate::NAME`).
+        surrogate: &'static str,
+        /// The constant (`Surrogate::CONSTANTS`) that is not finite.
+        constant: &'static str,
+    },
     /// An argument that is not a slice or a parameter of a layer (for
     /// example a loss target) is outside what the function accepts.
     InvalidArgument {
@@ -125,6 +132,10 @@ impl fmt::Display for Error {
             Error::InvalidParameter { model, parameter, reason, neuron: None } => {
                 write!(f, "{model} parameter `{parameter}`: {reason}")
             }
+            Error::InvalidSurrogate { surrogate, constant } => write!(
+                f,
+                "surrogate {surrogate}: its constant `{constant}`, computed from the surrogate's parameters and rounded to the layer's precision, is not a finite number; give finite parameters"
+            ),
             Error::InvalidArgument { what, reason } => write!(f, "{what}: {reason}"),
             Error::InvalidConfiguration { model, reason } => write!(f, "{model}: {reason}"),
             Error::Label { row, label, classes } => {

@@ -370,3 +370,42 @@ fn nan_and_infinity_propagate() {
     assert_eq!(mem[4], f32::INFINITY);
     assert_eq!(mem[5], f32::NEG_INFINITY);
 }
+
+#[test]
+fn surrogate_constants_that_are_not_finite_are_refused() {
+    use snn_kernels::surrogate::SpikeRateEscape;
+    use snn_kernels::F16;
+    let params = [
+        Param::Scalar(0.9f32),
+        Param::Scalar(1.0),
+        Param::Scalar(1.0),
+    ];
+    for alpha in [f64::NAN, f64::INFINITY, 1e300] {
+        let err = Layer::new(Leaky::default(), Atan { alpha }, 2, 3, &params).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("surrogate atan") && message.contains("half_alpha"),
+            "{message}"
+        );
+    }
+    let err = Layer::new(
+        Leaky::default(),
+        SpikeRateEscape {
+            beta: 1.0,
+            slope: f64::NEG_INFINITY,
+        },
+        2,
+        3,
+        &params,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("spike_rate_escape"), "{err}");
+    // finite parameters are accepted; in fp16 a large one saturates (finite)
+    assert!(Layer::new(Leaky::default(), Atan { alpha: 3.0 }, 2, 3, &params).is_ok());
+    let half = [
+        Param::Scalar(F16::from_f32(0.9)),
+        Param::Scalar(F16::ONE),
+        Param::Scalar(F16::ONE),
+    ];
+    assert!(Layer::new(Leaky::default(), Atan { alpha: 1e6 }, 2, 3, &half).is_ok());
+}

@@ -322,10 +322,20 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
             }
             all[k] = *param;
         }
+        let constants = constants_in::<T, S>(&surrogate);
+        for (k, &c) in constants.iter().enumerate().take(S::CONSTANTS.len()) {
+            // finite: not NaN (c == c) and not infinite (c - c == 0)
+            if !(c.eq(c) && (c - c).eq(T::zero())) {
+                return Err(Error::InvalidSurrogate {
+                    surrogate: S::NAME,
+                    constant: S::CONSTANTS[k],
+                });
+            }
+        }
         let layer = Layer {
             model,
             surrogate,
-            constants: constants_in(&surrogate),
+            constants,
             seed: 0,
             batch,
             neurons,
