@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use snn_ipu::{run_leaky_demo, DemoConfig, Precision};
+use snn_ipu::{run_leaky_demo, DemoConfig};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,16 +25,12 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "Leaky layer: {} neurons x {} batch rows x {} steps, {}, beta {}, threshold {}, surrogate atan(2)",
+        "Leaky layer: {} neurons x {} batch rows x {} steps, {}, {}, surrogate atan(2)",
         config.neurons,
         config.batch,
         config.steps,
-        match config.precision {
-            Precision::F32 => "fp32",
-            Precision::F16 => "fp16",
-        },
-        config.beta,
-        config.threshold
+        config.precision.name(),
+        config.describe_params()
     );
     let started = Instant::now();
     match run_leaky_demo(&config, &mut std::io::stdout()) {

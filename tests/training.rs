@@ -94,16 +94,16 @@ fn train<T: Real<Mask = bool> + Into<f64>>(iterations: usize) -> ((f64, f64), (f
         layer
             .forward(STEPS, &[&x], &[&mem0], &mut spikes, &mut [&mut mem])
             .unwrap();
-        let mut counts = vec![T::zero(); BATCH * CLASSES];
+        let mut counts = vec![0.0; BATCH * CLASSES];
         spike_counts(&readout, &spikes, &mut counts).unwrap();
-        let mut grad_counts = vec![T::zero(); BATCH * CLASSES];
+        let mut grad_counts = vec![0.0; BATCH * CLASSES];
         let loss = ce_count_loss(&readout, &counts, &labels, &mut grad_counts).unwrap();
         let correct = counts
             .chunks(CLASSES)
             .zip(&labels)
-            .filter(|(row, &label)| (0..CLASSES).all(|c| c == label || row[label].gt(row[c])))
+            .filter(|(row, &label)| (0..CLASSES).all(|c| c == label || row[label] > row[c]))
             .count();
-        let figures = (loss.into(), correct as f64 / BATCH as f64);
+        let figures = (loss, correct as f64 / BATCH as f64);
         if iteration == 0 {
             first = figures;
         }

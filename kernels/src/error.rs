@@ -52,14 +52,33 @@ pub enum Error {
         /// The length given.
         actual: usize,
     },
-    /// A parameter value is outside what the model accepts.
+    /// A parameter value is outside what the model accepts (see
+    /// `docs/semantics.md`, "Parameter rules").
     InvalidParameter {
         /// The model (`"alpha"`, `"lapicque"`, ...).
         model: &'static str,
+        /// The parameter that breaks the rule (for a rule between
+        /// parameters, the one the message tells to change).
+        parameter: &'static str,
+        /// The rule that was broken and what to do about it.
+        reason: &'static str,
+        /// The first offending neuron, when a parameter is per neuron.
+        neuron: Option<usize>,
+    },
+    /// A surrogate's constant is not finite in the layer's precision.
+    InvalidSurrogate {
+        /// The surrogate (`Surrogate::NAME`).
+        surrogate: &'static str,
+        /// The constant (`Surrogate::CONSTANTS`) that is not finite.
+        constant: &'static str,
+    },
+    /// An argument that is not a slice or a parameter of a layer (for
+    /// example a loss target) is outside what the function accepts.
+    InvalidArgument {
+        /// The argument.
+        what: &'static str,
         /// The rule that was broken.
         reason: &'static str,
-        /// The first offending neuron, for per-neuron parameters.
-        neuron: Option<usize>,
     },
     /// A model was configured with a combination of options it does not have.
     InvalidConfiguration {
@@ -107,10 +126,17 @@ impl fmt::Display for Error {
                 "gradient output for `{parameter}` has {actual} values, expected {expected} \
                  (or 0 to skip it)"
             ),
-            Error::InvalidParameter { model, reason, neuron: Some(n) } => {
-                write!(f, "{model}: {reason} (neuron {n})")
+            Error::InvalidParameter { model, parameter, reason, neuron: Some(n) } => {
+                write!(f, "{model} parameter `{parameter}` of neuron {n}: {reason}")
             }
-            Error::InvalidParameter { model, reason, neuron: None } => write!(f, "{model}: {reason}"),
+            Error::InvalidParameter { model, parameter, reason, neuron: None } => {
+                write!(f, "{model} parameter `{parameter}`: {reason}")
+            }
+            Error::InvalidSurrogate { surrogate, constant } => write!(
+                f,
+                "surrogate {surrogate}: its constant `{constant}`, computed from the surrogate's parameters and rounded to the layer's precision, is not a finite number; give finite parameters"
+            ),
+            Error::InvalidArgument { what, reason } => write!(f, "{what}: {reason}"),
             Error::InvalidConfiguration { model, reason } => write!(f, "{model}: {reason}"),
             Error::Label { row, label, classes } => {
                 write!(f, "label {label} of batch row {row} is not below the {classes} classes")

@@ -84,6 +84,24 @@ impl Reset {
     }
 }
 
+/// A rule that one neuron's parameters break, as [`Model::check`] reports
+/// it (the layer turns it into [`Error::InvalidParameter`](crate::Error::InvalidParameter)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The parameter to change (a name of [`Model::PARAMS`]).
+    pub parameter: &'static str,
+    /// The rule, and what to change to meet it.
+    pub reason: &'static str,
+}
+
+/// `x` is neither infinite nor NaN: `x - x` is `0` exactly for finite `x`
+/// and NaN otherwise (in every precision, `F16` included).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::eq_op)] // `x - x` is the test itself
+pub fn is_finite<T: Real<Mask = bool>>(x: T) -> bool {
+    (x - x).eq(T::zero())
+}
+
 /// The gradients of one step of one element. Entries that receive no
 /// contribution are [`no_gradient`].
 #[derive(Clone, Copy, Debug)]
@@ -265,8 +283,21 @@ pub trait Model: Copy + Debug {
     /// (for example `"subtract"`, `"zero_nodelay"`).
     fn variant(&self) -> &'static str;
 
-    /// Checks one neuron's raw parameters; `Err` carries the broken rule.
-    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+    /// Whether raw parameter `k` (an index into [`Model::PARAMS`]) enters
+    /// this configuration's computation at all (Lapicque ignores the one of
+    /// `beta`, `R`, `C` that is not given). Only used parameters must be
+    /// finite. The default: every parameter is used.
+    fn uses_param(&self, k: usize) -> bool {
+        let _ = k;
+        true
+    }
+
+    /// Checks one neuron's raw parameters against the model's own rules, in
+    /// the layer's precision `T`; `Err` names the parameter and the broken
+    /// rule. [`Layer::new`](crate::layer::Layer::new) calls it for every
+    /// neuron after checking that every used parameter is finite, so a rule
+    /// may assume finite values. The default accepts every finite value.
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), Refused> {
         let _ = raw;
         Ok(())
     }

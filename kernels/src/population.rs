@@ -8,6 +8,33 @@
 //!
 //! Unlike snnTorch 1.0's `ce_rate_loss(population_code=True)`, whose pooling
 //! loop has no effect, the population is always pooled here.
+//!
+//! # Precision: the readout computes in `f64`, whatever the layer's precision
+//! Counts, losses and their gradients are `f64`. The spikes enter exactly
+//! (every `f32` and `F16` value is an `f64` value) and are summed in `f64`,
+//! one rounding per addition, in the order [`spike_counts`] states; the
+//! losses are evaluated in `f64` with the crate's own `exp` and `ln`; only
+//! [`spike_counts_backward`] rounds, once, the `f64` gradient of a count to
+//! the layer's precision (saturating to ±65504 in `F16`, as every `F16`
+//! operation).
+//!
+//! Why: in the layer's own precision, a count or a loss sum held in
+//! binary16 stops growing at 2048 (its spacing there is 2, so adding a spike
+//! of 1 rounds back) and saturates at 65504, so the counts of a long
+//! sequence, and the cross-entropy of a batch of a few thousand rows, were
+//! wrong. In `f64`:
+//! - counts of spikes that are 0 or 1 (every model but Leaky, and Leaky
+//!   with `graded = 1`) are exact integers for any number of spikes below
+//!   2^53, that is any sequence that fits in memory;
+//! - graded spikes (Leaky's `graded`) are summed in `f64`: exact for `F16`
+//!   layers while every partial sum stays below 2^29 in magnitude (every
+//!   binary16 value is a multiple of 2^-24), otherwise rounded per addition
+//!   in the stated order, so still the same bits on every backend;
+//! - the losses' sums over a batch and their division by the batch size are
+//!   exact or rounded once per operation in `f64`, for any batch.
+//!
+//! NaN and infinite spikes (from NaN or infinite inputs) propagate into the
+//! counts and the losses by IEEE rules.
 
 use crate::error::{check_len, Error};
 use crate::real::Real;
@@ -64,24 +91,25 @@ impl Readout {
     }
 }
 
-/// Spike counts per class: `counts[b][c] = sum_t sum_p spk[t][b][c·P + p]`,
-/// summed over the population first, then over time from `t = 0` (snnTorch's
-/// `.sum(-1).sum(0)`), one rounding per addition.
-pub fn spike_counts<T: Real>(
+/// Spike counts per class, in `f64`: `counts[b][c] = sum_t sum_p
+/// spk[t][b][c·P + p]`, summed over the population first (from `p = 0`),
+/// then over time from `t = 0` (snnTorch's `.sum(-1).sum(0)`), one `f64`
+/// rounding per addition (none for 0/1 spikes; see the module docs).
+pub fn spike_counts<T: Real + Into<f64>>(
     readout: &Readout,
     spikes: &[T],
-    counts: &mut [T],
+    counts: &mut [f64],
 ) -> Result<(), Error> {
     let (outputs, len) = readout.check()?;
     check_len("spikes", spikes.len(), len)?;
     check_len("counts", counts.len(), readout.batch * readout.classes)?;
-    counts.fill(T::zero());
+    counts.fill(0.0);
     for (t, step) in spikes.chunks_exact(readout.batch * outputs).enumerate() {
         for (b, row) in step.chunks_exact(outputs).enumerate() {
             for (c, group) in row.chunks_exact(readout.population).enumerate() {
-                let mut sum = group[0];
+                let mut sum: f64 = group[0].into();
                 for &s in &group[1..] {
-                    sum = sum + s;
+                    sum += s.into();
                 }
                 let count = &mut counts[b * readout.classes + c];
                 *count = if t == 0 { sum } else { *count + sum };
@@ -92,10 +120,12 @@ pub fn spike_counts<T: Real>(
 }
 
 /// The gradient of the spikes from the gradient of the counts: every spike
-/// of class `c` in row `b`, at every step, receives `grad_counts[b][c]`.
+/// of class `c` in row `b`, at every step, receives `grad_counts[b][c]`
+/// rounded once to the layer's precision `T` (to nearest even; in `F16` a
+/// finite value beyond 65504 saturates to ±65504).
 pub fn spike_counts_backward<T: Real>(
     readout: &Readout,
-    grad_counts: &[T],
+    grad_counts: &[f64],
     grad_spikes: &mut [T],
 ) -> Result<(), Error> {
     let (outputs, len) = readout.check()?;
@@ -108,27 +138,29 @@ pub fn spike_counts_backward<T: Real>(
     for step in grad_spikes.chunks_exact_mut(readout.batch * outputs) {
         for (b, row) in step.chunks_exact_mut(outputs).enumerate() {
             for (c, group) in row.chunks_exact_mut(readout.population).enumerate() {
-                group.fill(grad_counts[b * readout.classes + c]);
+                group.fill(T::constant(grad_counts[b * readout.classes + c]));
             }
         }
     }
     Ok(())
 }
 
-/// Cross-entropy of the class counts (snnTorch `ce_count_loss`): log-softmax
-/// over the classes, then the negative log-likelihood of the labels, mean
-/// over the batch. Returns the loss and writes `dL/d counts`.
+/// Cross-entropy of the class counts (snnTorch `ce_count_loss`), in `f64`:
+/// log-softmax over the classes, then the negative log-likelihood of the
+/// labels, mean over the batch. Returns the loss and writes `dL/d counts`.
 ///
-/// Per row: `m = max_c counts`, `s = sum_c exp(counts - m)`,
-/// `log p = (counts - m) - ln s`; `L = -(sum_b log p[b][y_b]) / B`;
-/// `dL/d counts = g - exp(log p)·(sum_c g)` with `g = -1/B` at the label and
-/// 0 elsewhere (PyTorch's log-softmax backward).
-pub fn ce_count_loss<T: Real<Mask = bool>>(
+/// Per row: `m = max_c counts` (the first of equal maxima), `s = sum_c
+/// exp(counts - m)` from `c = 0`, `log p = (counts - m) - ln s`;
+/// `L = -(sum_b log p[b][y_b]) / B` with the sum from `b = 0`;
+/// `dL/d counts = g - exp(log p)·g_y` with `g = -1/B` at the label and 0
+/// elsewhere, `g_y = -1/B` (PyTorch's log-softmax backward, `sum_c g =
+/// g_y`). `exp` and `ln` are the crate's own, in binary64.
+pub fn ce_count_loss(
     readout: &Readout,
-    counts: &[T],
+    counts: &[f64],
     labels: &[usize],
-    grad_counts: &mut [T],
-) -> Result<T, Error> {
+    grad_counts: &mut [f64],
+) -> Result<f64, Error> {
     readout.check()?;
     let classes = readout.classes;
     check_len("counts", counts.len(), readout.batch * classes)?;
@@ -138,9 +170,9 @@ pub fn ce_count_loss<T: Real<Mask = bool>>(
         readout.batch * classes,
     )?;
     readout.check_labels(labels)?;
-    let batch = T::constant(readout.batch as f64);
-    let label_grad = -(T::one() / batch);
-    let mut total = T::zero();
+    let batch = readout.batch as f64;
+    let label_grad = -(1.0 / batch);
+    let mut total = 0.0;
     for ((row, grads), &label) in counts
         .chunks_exact(classes)
         .zip(grad_counts.chunks_exact_mut(classes))
@@ -148,19 +180,19 @@ pub fn ce_count_loss<T: Real<Mask = bool>>(
     {
         let max = row[1..]
             .iter()
-            .fold(row[0], |m, &v| T::select(v.gt(m), v, m));
-        let mut sum = T::zero();
+            .fold(row[0], |m, &v| if v > m { v } else { m });
+        let mut sum = 0.0;
         for &v in row {
-            sum = sum + (v - max).exp();
+            sum += Real::exp(v - max);
         }
-        let log_sum = sum.ln();
+        let log_sum = Real::ln(sum);
         for (c, (&v, g)) in row.iter().zip(grads.iter_mut()).enumerate() {
             let log_p = (v - max) - log_sum;
             if c == label {
-                total = total + log_p;
+                total += log_p;
             }
-            let own = if c == label { label_grad } else { T::zero() };
-            *g = own - log_p.exp() * label_grad;
+            let own = if c == label { label_grad } else { 0.0 };
+            *g = own - Real::exp(log_p) * label_grad;
         }
     }
     Ok(-total / batch)
@@ -199,27 +231,34 @@ fn truncate(x: f64) -> f64 {
 }
 
 /// Mean squared error of the class counts against the targets (snnTorch
-/// `mse_count_loss`), divided by the number of steps:
-/// `L = (sum_{b,c} (count - target)²) / (B·C) / T`, and
-/// `dL/d count = ((2/(B·C))·(count - target))·(1/T)`. Returns the loss and
-/// writes `dL/d counts`.
-pub fn mse_count_loss<T: Real>(
+/// `mse_count_loss`), divided by the number of steps, in `f64`:
+/// `L = (sum_{b,c} (count - target)²) / (B·C) / T` with the sum in order
+/// `b`, then `c`, and `dL/d count = ((2/(B·C))·(count - target))·(1/T)`
+/// (`2/(B·C)` and `1/T` each rounded once). Returns the loss and writes
+/// `dL/d counts`. The targets must be finite.
+pub fn mse_count_loss(
     readout: &Readout,
-    counts: &[T],
+    counts: &[f64],
     labels: &[usize],
     targets: CountTargets,
-    grad_counts: &mut [T],
-) -> Result<T, Error> {
+    grad_counts: &mut [f64],
+) -> Result<f64, Error> {
     readout.check()?;
     let classes = readout.classes;
     let elements = readout.batch * classes;
     check_len("counts", counts.len(), elements)?;
     check_len("count gradients", grad_counts.len(), elements)?;
     readout.check_labels(labels)?;
-    let (on, off) = (T::constant(targets.on), T::constant(targets.off));
-    let norm = T::constant(2.0 / elements as f64);
-    let per_step = T::constant(1.0 / readout.steps as f64);
-    let mut total = T::zero();
+    if !(targets.on.is_finite() && targets.off.is_finite()) {
+        return Err(Error::InvalidArgument {
+            what: "count targets",
+            reason: "must be finite numbers (give finite correct and incorrect rates)",
+        });
+    }
+    let (on, off) = (targets.on, targets.off);
+    let norm = 2.0 / elements as f64;
+    let per_step = 1.0 / readout.steps as f64;
+    let mut total = 0.0;
     for ((row, grads), &label) in counts
         .chunks_exact(classes)
         .zip(grad_counts.chunks_exact_mut(classes))
@@ -227,9 +266,9 @@ pub fn mse_count_loss<T: Real>(
     {
         for (c, (&v, g)) in row.iter().zip(grads.iter_mut()).enumerate() {
             let difference = v - if c == label { on } else { off };
-            total = total + difference * difference;
+            total += difference * difference;
             *g = (norm * difference) * per_step;
         }
     }
-    Ok(total / T::constant(elements as f64) / T::constant(readout.steps as f64))
+    Ok(total / elements as f64 / readout.steps as f64)
 }

@@ -174,6 +174,18 @@ fn special_values() {
     assert_eq!(math::atan(-0.0f32).to_bits(), (-0.0f32).to_bits());
     // f16: overflow of exp saturates, as every F16 operation does
     assert_eq!(math::exp(F16::from_f32(12.0)).to_bits(), F16::MAX.to_bits());
+    // ... for every finite argument, also beyond binary32's range of exp
+    for x in [88.0f32, 88.75, 89.0, 100.0, 65504.0] {
+        assert_eq!(
+            math::exp(F16::from_f32(x)).to_bits(),
+            F16::MAX.to_bits(),
+            "{x}"
+        );
+    }
+    assert_eq!(
+        math::exp(F16::from_f32(f32::INFINITY)).to_f32(),
+        f32::INFINITY
+    );
     for x in [1.0e-3f64, 0.3, 2.0, 7.9] {
         assert_eq!(math::exp(x), x.exp(), "f64 exp({x})");
         assert_eq!(math::ln(x), x.ln(), "f64 ln({x})");

@@ -164,7 +164,11 @@ fn alpha_needs_alpha_above_beta() {
         &[&alphas[..], &[0.6], &[1.0]].map(Param::from_values),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "alpha: alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1 (neuron 1)");
+    assert_eq!(
+        err.to_string(),
+        "alpha parameter `alpha` of neuron 1: must be greater than beta (both clamped to \
+         [0, 1]), so beta cannot be 1; raise alpha or lower beta"
+    );
 }
 
 #[test]
@@ -206,7 +210,10 @@ fn lapicque_needs_enough_of_beta_r_c() {
         &[0.0, -1.0, 1.0, 1.0, 1.0].map(Param::Scalar),
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "lapicque: R must be positive");
+    assert_eq!(
+        err.to_string(),
+        "lapicque parameter `r`: must be positive (R is a resistance)"
+    );
 }
 
 #[test]
@@ -251,8 +258,8 @@ fn losses_check_labels_and_shapes() {
         classes: 3,
         population: 2,
     };
-    let mut counts = [0.0f32; 3];
-    let err = spike_counts(&readout, &[0.0; 11], &mut counts).unwrap_err();
+    let mut counts = [0.0f64; 3];
+    let err = spike_counts(&readout, &[0.0f32; 11], &mut counts).unwrap_err();
     assert_eq!(
         err,
         Error::Length {
@@ -261,7 +268,7 @@ fn losses_check_labels_and_shapes() {
             actual: 11
         }
     );
-    let mut grads = [0.0f32; 3];
+    let mut grads = [0.0f64; 3];
     let err = ce_count_loss(&readout, &counts, &[3], &mut grads).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -274,7 +281,7 @@ fn losses_check_labels_and_shapes() {
         ..readout
     };
     assert_eq!(
-        spike_counts(&empty, &[], &mut counts).unwrap_err(),
+        spike_counts::<f32>(&empty, &[], &mut counts).unwrap_err(),
         Error::EmptyShape {
             dimension: "neurons per class"
         }
@@ -302,7 +309,7 @@ fn no_panic_on_random_arguments() {
                 Param::Scalar(0.9)
             },
             Param::Scalar(1.0),
-            Param::Scalar(f32::NAN),
+            Param::Scalar(1.0),
         ];
         let Ok(layer) = Layer::new(
             Leaky::new(Reset::Zero, false),
@@ -362,4 +369,43 @@ fn nan_and_infinity_propagate() {
     assert_eq!(&spikes[..3], &[0.0, 1.0, 0.0]);
     assert_eq!(mem[4], f32::INFINITY);
     assert_eq!(mem[5], f32::NEG_INFINITY);
+}
+
+#[test]
+fn surrogate_constants_that_are_not_finite_are_refused() {
+    use snn_kernels::surrogate::SpikeRateEscape;
+    use snn_kernels::F16;
+    let params = [
+        Param::Scalar(0.9f32),
+        Param::Scalar(1.0),
+        Param::Scalar(1.0),
+    ];
+    for alpha in [f64::NAN, f64::INFINITY, 1e300] {
+        let err = Layer::new(Leaky::default(), Atan { alpha }, 2, 3, &params).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("surrogate atan") && message.contains("half_alpha"),
+            "{message}"
+        );
+    }
+    let err = Layer::new(
+        Leaky::default(),
+        SpikeRateEscape {
+            beta: 1.0,
+            slope: f64::NEG_INFINITY,
+        },
+        2,
+        3,
+        &params,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("spike_rate_escape"), "{err}");
+    // finite parameters are accepted; in fp16 a large one saturates (finite)
+    assert!(Layer::new(Leaky::default(), Atan { alpha: 3.0 }, 2, 3, &params).is_ok());
+    let half = [
+        Param::Scalar(F16::from_f32(0.9)),
+        Param::Scalar(F16::ONE),
+        Param::Scalar(F16::ONE),
+    ];
+    assert!(Layer::new(Leaky::default(), Atan { alpha: 1e6 }, 2, 3, &half).is_ok());
 }

@@ -11,8 +11,36 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::checker::{Backend, KernelsBackend};
-use crate::fixtures::{FixtureCase, Fixtures};
+use crate::fixtures::{self, FixtureCase, Fixtures};
 use crate::run::{Case, Outcome};
+
+/// Why an array of an f16 case is not compared (f32 cases compare every
+/// array they record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NotCompared {
+    /// snnTorch returned the array as f32 at some step (`returned_dtypes`):
+    /// its surrogates return `(x > 0).float()`, so the spikes are f32, and
+    /// type promotion makes every value they enter f32 too.
+    ReturnedF32,
+    /// A gradient of an f16 case whose forward pass snnTorch ran partly in
+    /// f32: its backward pass follows the same promotion, so the gradient
+    /// is not a binary16 computation (autograd only casts the result).
+    MixedPrecisionGradient,
+}
+
+impl NotCompared {
+    /// Why, for the report.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NotCompared::ReturnedF32 => {
+                "snnTorch returned it as f32 (its surrogates return f32 spikes, which promote what they enter)"
+            }
+            NotCompared::MixedPrecisionGradient => {
+                "a gradient through snnTorch's f32-promoted values (its backward pass is partly f32)"
+            }
+        }
+    }
+}
 
 /// How one recorded array compares.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,14 +55,30 @@ pub struct ArrayResult {
     pub max_error: f64,
     /// The bound this array must respect (0 for forward values).
     pub bound: f64,
-    /// Not comparable (snnTorch computed it in another precision).
-    pub skipped: bool,
+    /// Set when the array is not compared, with the reason (f16 cases
+    /// only: snnTorch computed it in another precision).
+    pub not_compared: Option<NotCompared>,
 }
 
 impl ArrayResult {
-    /// True when within the bound.
+    /// True when the array was compared.
+    pub fn compared(&self) -> bool {
+        self.not_compared.is_none()
+    }
+
+    /// True when within the bound (or not compared).
     pub fn ok(&self) -> bool {
-        self.skipped || self.exact == self.count || self.max_error <= self.bound
+        !self.compared() || self.exact == self.count || self.max_error <= self.bound
+    }
+
+    /// True when compared and every value is exact.
+    pub fn exact(&self) -> bool {
+        self.compared() && self.exact == self.count
+    }
+
+    /// A forward value (spikes or a state), not a gradient.
+    pub fn forward(&self) -> bool {
+        !self.name.starts_with("grad")
     }
 }
 
@@ -50,20 +94,30 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    /// Forward values all exact.
+    /// Arrays compared.
+    pub fn compared(&self) -> usize {
+        self.arrays.iter().filter(|a| a.compared()).count()
+    }
+
+    /// At least one forward value compared, and all of them exact (a case
+    /// with nothing compared is not counted as exact).
     pub fn forward_exact(&self) -> bool {
+        let mut forward = self.arrays.iter().filter(|a| a.forward() && a.compared());
+        self.error.is_none() && forward.clone().next().is_some() && forward.all(|a| a.exact())
+    }
+
+    /// At least one array compared, and every compared array exact.
+    pub fn all_exact(&self) -> bool {
         self.error.is_none()
+            && self.compared() > 0
             && self
                 .arrays
                 .iter()
-                .filter(|a| !a.name.starts_with("grad"))
-                .all(|a| a.skipped || a.exact == a.count)
+                .filter(|a| a.compared())
+                .all(|a| a.exact())
     }
-    /// Every compared array exact.
-    pub fn all_exact(&self) -> bool {
-        self.error.is_none() && self.arrays.iter().all(|a| a.skipped || a.exact == a.count)
-    }
-    /// Within every bound.
+
+    /// Within every bound (and no error).
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.arrays.iter().all(ArrayResult::ok)
     }
@@ -84,15 +138,17 @@ impl Summary {
         self.cases.iter().filter(|c| !c.ok()).count()
     }
 
-    /// A report for people: per model and dtype, how many cases are exact.
+    /// A report for people: per model and dtype, how many cases are exact;
+    /// per kind of array, how many values are exact and the largest error;
+    /// which arrays were not compared and why; the failing cases.
     pub fn text(&self) -> String {
         let mut s = format!(
             "kernels vs {} ({} cases)\n\n",
             self.versions,
             self.cases.len()
         );
-        s.push_str("| model | dtype | cases | forward exact | all values exact | within bounds |\n| --- | --- | --- | --- | --- | --- |\n");
-        let mut rows: BTreeMap<(String, String), [usize; 4]> = BTreeMap::new();
+        s.push_str("| model | dtype | cases | forward exact | all values exact | within bounds | nothing compared |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        let mut rows: BTreeMap<(String, String), [usize; 5]> = BTreeMap::new();
         for c in &self.cases {
             let row = rows
                 .entry((c.fixture.model.clone(), c.fixture.dtype.clone()))
@@ -101,13 +157,14 @@ impl Summary {
             row[1] += c.forward_exact() as usize;
             row[2] += c.all_exact() as usize;
             row[3] += c.ok() as usize;
+            row[4] += (c.error.is_none() && c.compared() == 0) as usize;
         }
-        let mut total = [0usize; 4];
+        let mut total = [0usize; 5];
         for ((model, dtype), row) in &rows {
             let _ = writeln!(
                 s,
-                "| {model} | {dtype} | {} | {} | {} | {} |",
-                row[0], row[1], row[2], row[3]
+                "| {model} | {dtype} | {} | {} | {} | {} | {} |",
+                row[0], row[1], row[2], row[3], row[4]
             );
             for (t, r) in total.iter_mut().zip(row) {
                 *t += r;
@@ -115,15 +172,19 @@ impl Summary {
         }
         let _ = writeln!(
             s,
-            "| all | | {} | {} | {} | {} |",
-            total[0], total[1], total[2], total[3]
+            "| all | | {} | {} | {} | {} | {} |",
+            total[0], total[1], total[2], total[3], total[4]
         );
         // per gradient kind: exact values and the largest error seen
         let mut kinds: BTreeMap<String, (usize, usize, usize, usize, f64)> = BTreeMap::new();
-        let mut skipped = 0;
+        // per array name and reason: arrays not compared, in how many cases
+        let mut skipped: BTreeMap<(NotCompared, String), usize> = BTreeMap::new();
         for c in &self.cases {
-            skipped += c.arrays.iter().filter(|a| a.skipped).count();
-            for a in c.arrays.iter().filter(|a| !a.skipped) {
+            for a in &c.arrays {
+                if let Some(reason) = a.not_compared {
+                    *skipped.entry((reason, a.name.clone())).or_default() += 1;
+                    continue;
+                }
                 let kind = kinds.entry(kind_of(&a.name)).or_default();
                 kind.0 += (a.exact == a.count) as usize;
                 kind.1 += 1;
@@ -150,16 +211,43 @@ impl Summary {
             s,
             "\nu is the unit roundoff of the case's precision, M the gradient's magnitude \
              (the sum over all paths of |products|, from the reference's tape); see \
-             reference/fixtures/README.md.\n{skipped} arrays not compared: snnTorch \
-             computed them partly in f32 in its f16 cases (its spikes are f32)."
+             reference/fixtures/README.md."
         );
+        let not_compared: usize = skipped.values().sum();
+        if not_compared > 0 {
+            let _ = writeln!(
+                s,
+                "\n{not_compared} arrays not compared (f16 cases: snnTorch 1.0 computes them partly in f32, so they are not binary16 results):\n\n| array | arrays | why |\n| --- | --- | --- |"
+            );
+            for ((reason, name), count) in &skipped {
+                let _ = writeln!(s, "| {name} | {count} | {} |", reason.reason());
+            }
+        }
+        let empty: Vec<&str> = self
+            .cases
+            .iter()
+            .filter(|c| c.error.is_none() && c.compared() == 0)
+            .map(|c| c.fixture.name.as_str())
+            .collect();
+        if !empty.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n{} cases have nothing left to compare (every array not compared, above), so none of them counts as exact: {}",
+                empty.len(),
+                empty.join(", ")
+            );
+        }
         let failing: Vec<&CaseResult> = self.cases.iter().filter(|c| !c.ok()).collect();
         if !failing.is_empty() {
-            let _ = writeln!(s, "\n{} cases outside their bounds:", failing.len());
+            let _ = writeln!(
+                s,
+                "\n{} cases outside their bounds or in error:",
+                failing.len()
+            );
             for c in failing.iter().take(20) {
                 let _ = write!(s, "  {}:", c.fixture.name);
                 if let Some(e) = &c.error {
-                    let _ = write!(s, " error {e}");
+                    let _ = write!(s, " error: {e}");
                 }
                 for a in c.arrays.iter().filter(|a| !a.ok()) {
                     let _ = write!(
@@ -169,6 +257,9 @@ impl Summary {
                     );
                 }
                 s.push('\n');
+            }
+            if failing.len() > 20 {
+                let _ = writeln!(s, "  ... and {} more", failing.len() - 20);
             }
         }
         s
@@ -241,27 +332,47 @@ fn compare(
     fixture: &FixtureCase,
     ours: Vec<(String, Vec<f64>)>,
     magnitudes: &BTreeMap<String, Vec<f64>>,
-) -> Vec<ArrayResult> {
-    let unit = if fixture.dtype == "f16" {
-        2f64.powi(-11)
-    } else {
-        2f64.powi(-24)
-    };
+) -> Result<Vec<ArrayResult>, String> {
+    let f16 = fixture.dtype == "f16";
+    let unit = if f16 { 2f64.powi(-11) } else { 2f64.powi(-24) };
+    let specs = fixtures::array_specs(fixture)?;
+    // an f16 case some of whose outputs snnTorch returned as f32
+    let mixed = f16
+        && fixture
+            .returned_dtypes
+            .values()
+            .any(|d| d.iter().any(|t| t != "f16"));
     let mut results = Vec::new();
     for (name, values) in ours {
         let Some(theirs) = fixtures.array(fixture, &name) else {
+            // absent: allowed only where the format says so (a parameter
+            // snnTorch does not learn, a gradient torch leaves `None`)
+            if specs.iter().any(|s| s.name == name && s.required) {
+                return Err(format!("case {}: no array {name}", fixture.name));
+            }
             continue;
         };
-        let dtypes = fixture.returned_dtypes.get(&name);
-        let promoted = dtypes.is_some_and(|d| d.iter().any(|t| t != &fixture.dtype));
-        let grad_of_promoted = fixture.dtype == "f16"
-            && name.starts_with("grad")
+        if theirs.len() != values.len() {
+            return Err(format!(
+                "case {}: array {name} has {} values, the case's shape needs {}",
+                fixture.name,
+                theirs.len(),
+                values.len()
+            ));
+        }
+        let promoted = f16
             && fixture
                 .returned_dtypes
-                .values()
-                .any(|d| d.iter().any(|t| t != "f16"));
-        let skipped = promoted || grad_of_promoted || values.len() != theirs.len();
-        let magnitude = magnitudes.get(&name);
+                .get(&name)
+                .is_some_and(|d| d.iter().any(|t| t != "f16"));
+        let not_compared = if promoted {
+            Some(NotCompared::ReturnedF32)
+        } else if mixed && name.starts_with("grad") {
+            Some(NotCompared::MixedPrecisionGradient)
+        } else {
+            None
+        };
+        let magnitude = magnitudes.get(&name).filter(|m| m.len() == values.len());
         let mut exact = 0;
         let mut max_error: f64 = 0.0;
         for (i, (&a, &b)) in values.iter().zip(&theirs).enumerate() {
@@ -281,10 +392,10 @@ fn compare(
             exact,
             count: theirs.len(),
             max_error,
-            skipped,
+            not_compared,
         });
     }
-    results
+    Ok(results)
 }
 
 /// The all-to-all layers' dense recurrence `rec[t] = W spk[t-1] + b` is
@@ -300,13 +411,25 @@ struct Recurrence {
 }
 
 impl Recurrence {
-    fn of(fixtures: &Fixtures, fixture: &FixtureCase) -> Option<Recurrence> {
-        fixture.model.ends_with("all_to_all").then(|| Recurrence {
-            weight: fixtures
-                .array(fixture, "param.recurrent_weight")
-                .unwrap_or_default(),
-            neurons: fixture.neurons,
-        })
+    /// The recurrence of an all-to-all case (`None` for other models); its
+    /// weight has `neurons²` values (checked by `Fixtures::check_case`, and
+    /// again here).
+    fn of(fixtures: &Fixtures, fixture: &FixtureCase) -> Result<Option<Recurrence>, String> {
+        if !fixture.model.ends_with("all_to_all") {
+            return Ok(None);
+        }
+        let weight = fixtures
+            .array(fixture, "param.recurrent_weight")
+            .ok_or_else(|| format!("case {}: no array param.recurrent_weight", fixture.name))?;
+        let neurons = fixture.neurons;
+        if Some(weight.len()) != neurons.checked_mul(neurons) {
+            return Err(format!(
+                "case {}: array param.recurrent_weight has {} values, not neurons² for {neurons} neurons",
+                fixture.name,
+                weight.len()
+            ));
+        }
+        Ok(Some(Recurrence { weight, neurons }))
     }
 
     /// `Wᵀ g` for one row `g` (`[N]`), with `|W|ᵀ |g|` when `absolute`.
@@ -411,11 +534,21 @@ impl Recurrence {
 fn run_case(fixtures: &Fixtures, fixture: &FixtureCase) -> Result<Vec<ArrayResult>, String> {
     let mut case = fixtures.case(fixture)?;
     let mut magnitude_case = case.clone();
-    let recurrence = Recurrence::of(fixtures, fixture);
+    let recurrence = Recurrence::of(fixtures, fixture)?;
+    let sequence = case.steps * case.elements();
+    let array = |name: &str, len: usize| -> Result<Vec<f64>, String> {
+        match fixtures.array(fixture, name) {
+            Some(values) if values.len() == len => Ok(values),
+            Some(values) => Err(format!(
+                "case {}: array {name} has {} values, the case's shape needs {len}",
+                fixture.name,
+                values.len()
+            )),
+            None => Err(format!("case {}: no array {name}", fixture.name)),
+        }
+    };
     if let Some(recurrence) = &recurrence {
-        let grad_rec = fixtures
-            .array(fixture, "grad.rec")
-            .ok_or("an all-to-all fixture without grad.rec")?;
+        let grad_rec = array("grad.rec", sequence)?;
         recurrence.seed(&mut case, &mut magnitude_case, &grad_rec);
     }
     let outcome = KernelsBackend.run(&case)?;
@@ -430,33 +563,41 @@ fn run_case(fixtures: &Fixtures, fixture: &FixtureCase) -> Result<Vec<ArrayResul
     let mut magnitude_map: BTreeMap<String, Vec<f64>> =
         named_arrays(&magnitudes, &names).into_iter().collect();
     if let Some(recurrence) = &recurrence {
-        let find = |list: &[(String, Vec<f64>)], name: &str| {
-            list.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let initial_spk = fixtures
-            .array(fixture, "initial.spk")
-            .ok_or("an all-to-all fixture without initial.spk")?;
+        let ours_rec = ours
+            .iter()
+            .find(|(n, _)| n == "grad.rec")
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.len() == sequence)
+            .ok_or("the kernels gave no grad.rec of the case's length")?;
+        let magnitude_rec = magnitude_map
+            .get("grad.rec")
+            .filter(|v| v.len() == sequence)
+            .ok_or("the reference gave no grad.rec magnitude of the case's length")?;
+        let initial_spk = array("initial.spk", case.elements())?;
         let host = recurrence.host_gradients(
             &case,
             &initial_spk,
             &outcome.spikes,
-            &find(&ours, "grad.rec"),
-            &magnitude_map["grad.rec"],
+            &ours_rec,
+            magnitude_rec,
         );
         for (name, values, magnitude) in host {
             ours.push((name.clone(), values));
             magnitude_map.insert(name, magnitude);
         }
     }
-    Ok(compare(fixtures, fixture, ours, &magnitude_map))
+    compare(fixtures, fixture, ours, &magnitude_map)
 }
 
-/// Runs every fixture case on the kernels and compares.
+/// Runs every fixture case in `dir` on the kernels and compares.
 pub fn report(dir: &Path) -> Result<Summary, String> {
-    let fixtures = Fixtures::load(dir)?;
+    Ok(report_fixtures(&Fixtures::load(dir)?))
+}
+
+/// Runs every case of `fixtures` on the kernels and compares. A case that
+/// cannot be run (a missing array, a shape its arrays do not have, ...)
+/// gets its error and counts as a failure.
+pub fn report_fixtures(fixtures: &Fixtures) -> Summary {
     let mut cases = Vec::new();
     for fixture in &fixtures.index.cases {
         let mut result = CaseResult {
@@ -464,17 +605,17 @@ pub fn report(dir: &Path) -> Result<Summary, String> {
             arrays: Vec::new(),
             error: None,
         };
-        match run_case(&fixtures, fixture) {
+        match run_case(fixtures, fixture) {
             Ok(arrays) => result.arrays = arrays,
             Err(e) => result.error = Some(e),
         }
         cases.push(result);
     }
-    Ok(Summary {
+    Summary {
         versions: format!(
             "snnTorch {} (torch {})",
             fixtures.index.snntorch, fixtures.index.torch
         ),
         cases,
-    })
+    }
 }

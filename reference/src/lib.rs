@@ -16,6 +16,7 @@
 //! are the same type.
 
 pub mod checker;
+pub mod cli;
 pub mod conformance;
 
 pub use snn_reference_independent::{

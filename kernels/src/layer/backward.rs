@@ -86,6 +86,8 @@ where
     /// then the rest one neuron at a time, then the scalar parameters'
     /// gradients.
     fn run<const CONFIG: usize>(mut self) {
+        // a layer's chunk is at least 1 (see `Layer::with_chunk`)
+        const { assert!(CHUNK > 0, "a Layer's CHUNK must be at least 1") };
         let layer = self.layer;
         let model = layer.configured::<CONFIG>();
         let full = layer.neurons / CHUNK * CHUNK;

@@ -3,7 +3,7 @@
 
 use super::{stored_names, InputGrads, Layer, OutputGrads, Param, Saved};
 use crate::error::{check_len, Error};
-use crate::model::Model;
+use crate::model::{is_finite, Model};
 use crate::real::Real;
 use crate::surrogate::Surrogate;
 
@@ -59,16 +59,30 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         Ok(len)
     }
 
+    /// The parameter rules (`docs/semantics.md`, "Parameter rules"), per
+    /// neuron, in the layer's precision: every parameter the model uses is
+    /// finite, then the model's own rules ([`Model::check`]).
     pub(super) fn check_params(&self) -> Result<(), Error> {
         let per_neuron = self.params.iter().any(Param::is_per_neuron);
         let count = if per_neuron { self.neurons } else { 1 };
         for m in 0..count {
-            if let Err(reason) = self.model.check(&self.raw_params(m)) {
-                let neuron = if per_neuron { Some(m) } else { None };
+            let raw = self.raw_params(m);
+            for (k, &parameter) in M::PARAMS.iter().enumerate() {
+                if self.model.uses_param(k) && !is_finite(raw[k]) {
+                    return Err(Error::InvalidParameter {
+                        model: M::NAME,
+                        parameter,
+                        reason: not_finite(raw[k]),
+                        neuron: self.params[k].is_per_neuron().then_some(m),
+                    });
+                }
+            }
+            if let Err(refused) = self.model.check(&raw) {
                 return Err(Error::InvalidParameter {
                     model: M::NAME,
-                    reason,
-                    neuron,
+                    parameter: refused.parameter,
+                    reason: refused.reason,
+                    neuron: per_neuron.then_some(m),
                 });
             }
         }
@@ -128,4 +142,15 @@ pub(super) fn check_list<S: AsRef<[T]>, T>(
         }
     }
     Ok(())
+}
+
+/// The reason a value that is not finite is refused.
+fn not_finite<T: Real<Mask = bool>>(value: T) -> &'static str {
+    if !value.eq(value) {
+        "must be a finite number, got NaN"
+    } else if value.gt(T::zero()) {
+        "must be a finite number, got +infinity"
+    } else {
+        "must be a finite number, got -infinity"
+    }
 }

@@ -32,6 +32,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specializ
     /// specialised copy): full chunks of `CHUNK` neurons, then the rest of a
     /// row one neuron at a time.
     fn run<const CONFIG: usize>(mut self) {
+        // a layer's chunk is at least 1 (see `Layer::with_chunk`)
+        const { assert!(CHUNK > 0, "a Layer's CHUNK must be at least 1") };
         let layer = self.layer;
         let model = layer.configured::<CONFIG>();
         let full = layer.neurons / CHUNK * CHUNK;

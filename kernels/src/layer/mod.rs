@@ -71,7 +71,9 @@ mod param_grads;
 mod step;
 
 use crate::error::Error;
-use crate::model::{zeros, Model, Params, Specialized, MAX_PARAMS, MAX_PREPARED};
+use crate::model::{
+    zeros, Model, Params, Specialized, MAX_INPUTS, MAX_PARAMS, MAX_PREPARED, MAX_STATES,
+};
 use crate::real::Real;
 use crate::rng;
 use crate::surrogate::{constants_in, SpikeFn, Surrogate, SurrogateConstants};
@@ -238,8 +240,22 @@ pub struct Layer<
 impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
     /// A layer of `neurons` neurons run on `batch` rows at once.
     ///
-    /// `params` gives every parameter of [`Model::PARAMS`] in order. Checks
-    /// the sizes and the model's rules on every neuron's parameters.
+    /// `params` gives every parameter of [`Model::PARAMS`] in order, in the
+    /// layer's precision `T`. Checks the sizes, then every neuron's
+    /// parameters (`docs/semantics.md`, "Parameter rules"): every parameter
+    /// the model uses must be finite, and the model's own rules
+    /// ([`Model::check`]) must hold. A refusal is an
+    /// [`Error::InvalidParameter`] naming the model, the parameter, the
+    /// neuron (for per-neuron parameters) and the rule.
+    ///
+    /// A model's name lists must fit the fixed-size arrays the drivers use:
+    /// 1 to [`MAX_STATES`] states, 1 to [`MAX_INPUTS`] inputs, at most
+    /// [`MAX_PARAMS`] parameters and [`MAX_PREPARED`] prepared constants, and
+    /// a spike state ([`Model::SPIKE_STATE`]) only as the last state. This is
+    /// a compile-time assertion on `M`: a model that breaks it does not
+    /// build (`cargo build` stops with the assertion's message when it
+    /// instantiates `Layer::new` for that model; `cargo check` does not
+    /// instantiate generic code and so does not see it).
     pub fn new(
         model: M,
         surrogate: S,
@@ -247,6 +263,31 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
         neurons: usize,
         params: &[Param<'p, T>],
     ) -> Result<Self, Error> {
+        const {
+            assert!(
+                !M::STATES.is_empty() && M::STATES.len() <= MAX_STATES,
+                "a Model has 1 to MAX_STATES states (Model::STATES)"
+            );
+            assert!(
+                !M::INPUTS.is_empty() && M::INPUTS.len() <= MAX_INPUTS,
+                "a Model has 1 to MAX_INPUTS input streams (Model::INPUTS)"
+            );
+            assert!(
+                M::PARAMS.len() <= MAX_PARAMS,
+                "a Model has at most MAX_PARAMS parameters (Model::PARAMS)"
+            );
+            assert!(
+                M::PREPARED.len() <= MAX_PREPARED,
+                "a Model has at most MAX_PREPARED prepared constants (Model::PREPARED)"
+            );
+            assert!(
+                match M::SPIKE_STATE {
+                    Some(k) => k + 1 == M::STATES.len(),
+                    None => true,
+                },
+                "a Model's spike state (Model::SPIKE_STATE) is its last state"
+            );
+        }
         if batch == 0 {
             return Err(Error::EmptyShape {
                 dimension: "batch rows",
@@ -281,10 +322,20 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
             }
             all[k] = *param;
         }
+        let constants = constants_in::<T, S>(&surrogate);
+        for (k, &c) in constants.iter().enumerate().take(S::CONSTANTS.len()) {
+            // finite: not NaN (c == c) and not infinite (c - c == 0)
+            if !(c.eq(c) && (c - c).eq(T::zero())) {
+                return Err(Error::InvalidSurrogate {
+                    surrogate: S::NAME,
+                    constant: S::CONSTANTS[k],
+                });
+            }
+        }
         let layer = Layer {
             model,
             surrogate,
-            constants: constants_in(&surrogate),
+            constants,
             seed: 0,
             batch,
             neurons,
@@ -305,7 +356,17 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     const SPECIALIZED: bool = CHUNK >= 64;
 
     /// The same layer processing `C` neurons at a time (see [`Layer`]).
+    ///
+    /// `C` must be at least 1: `with_chunk::<0>()` does not compile (a
+    /// compile-time assertion, reported by `cargo build` when it
+    /// instantiates the call).
     pub fn with_chunk<const C: usize>(self) -> Layer<'p, M, S, T, C> {
+        const {
+            assert!(
+                C > 0,
+                "Layer::with_chunk::<C>() needs a chunk of at least 1 neuron"
+            )
+        };
         Layer {
             model: self.model,
             surrogate: self.surrogate,

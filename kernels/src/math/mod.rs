@@ -13,7 +13,7 @@ mod exp;
 mod ln;
 mod sqrt;
 
-use crate::real::{Format, Real, Word};
+use crate::real::{Format, Mask, Real, Word};
 
 /// `e^x`.
 ///
@@ -22,12 +22,27 @@ use crate::real::{Format, Real, Word};
 /// scaling by `2^k` split in two halves so that subnormal results round once.
 /// Overflow gives `+inf`, underflow `+0`, NaN stays NaN.
 ///
+/// For a type narrower than its wide type (binary16), a finite argument
+/// above 88 is evaluated as `exp(88)`: its result saturates to the largest
+/// finite value like every finite binary16 overflow (`exp(x)` is 65504 for
+/// every finite `x` above `ln(65504) = 11.09`), instead of overflowing the
+/// binary32 intermediate to `+inf` (which made, for example, the sigmoid
+/// surrogate's gradient `inf/inf = NaN` in fp16). `exp(+inf)` stays `+inf`.
+///
 /// Accuracy: faithful (< 1 ulp) in f32 over the whole range and
 /// correctly rounded for all binary16 inputs but a handful (see
 /// `docs/accuracy.md`).
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn exp<T: Real>(x: T) -> T {
-    T::narrow(exp::exp_wide(x.widen()))
+    let mut wide = x.widen();
+    if T::FORMAT.bits < <T::Wide as Real>::FORMAT.bits {
+        let highest = <T::Wide as Real>::constant(88.0);
+        let finite_overflow = wide
+            .gt(highest)
+            .and(wide.lt(<T::Wide as Real>::constant(f64::INFINITY)));
+        wide = <T::Wide as Real>::select(finite_overflow, highest, wide);
+    }
+    T::narrow(exp::exp_wide(wide))
 }
 
 /// `ln x` (natural logarithm).

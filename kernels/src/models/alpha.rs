@@ -17,8 +17,8 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    model_names, no_gradient, no_gradients, zeros, BackIn, Model, Params, Prepared, Reset, States,
-    StepGrads, StepIn,
+    is_finite, model_names, no_gradient, no_gradients, zeros, BackIn, Model, Params, Prepared,
+    Refused, Reset, States, StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -124,14 +124,45 @@ impl Model for Alpha {
         self.reset.name()
     }
 
-    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+    /// With `a = clamp(alpha, 0, 1)`, `b = clamp(beta, 0, 1)`: `1/b` finite
+    /// (`b > 0`: the gradient of `beta` divides by `b`), `a > b`, and the
+    /// values `prepare` and `prepare_backward` divide by or produce finite
+    /// and nonzero where they divide: `ln b - ln a`, `tau` and
+    /// `(ln a / (ln b - ln a)) / (ln b - ln a)`, all in the layer's
+    /// precision.
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), Refused> {
         let a = raw[param::ALPHA].clamp(T::zero(), T::one());
         let b = raw[param::BETA].clamp(T::zero(), T::one());
-        if a.gt(b) {
-            Ok(())
-        } else {
-            Err("alpha must be greater than beta (both clamped to [0, 1]), so beta cannot be 1")
+        if !is_finite(T::one() / b) {
+            return Err(Refused {
+                parameter: names::PARAMS[param::BETA],
+                reason: "must be greater than 0 (clamped to [0, 1]; tau takes ln(beta) and the \
+                         gradient of beta divides by it), and not so small that 1/beta overflows \
+                         the layer's precision; give a positive beta",
+            });
         }
+        if !a.gt(b) {
+            return Err(Refused {
+                parameter: names::PARAMS[param::ALPHA],
+                reason: "must be greater than beta (both clamped to [0, 1]), so beta cannot be 1; \
+                         raise alpha or lower beta",
+            });
+        }
+        let ln_a = a.ln();
+        let difference = b.ln() - ln_a;
+        let quotient = ln_a / difference;
+        let finite = is_finite(T::one() / difference)
+            && is_finite(quotient + T::one())
+            && is_finite(quotient / difference);
+        if !finite {
+            return Err(Refused {
+                parameter: names::PARAMS[param::ALPHA],
+                reason: "must be far enough above beta that ln(alpha) and ln(beta) differ in the \
+                         layer's precision (tau = ln(alpha) / (ln(beta) - ln(alpha)) + 1 divides \
+                         by their difference); move alpha and beta apart",
+            });
+        }
+        Ok(())
     }
 
     #[cfg_attr(not(debug_assertions), inline(always))]

@@ -291,9 +291,10 @@ pub(crate) fn fire_and_reset_backward<T: Real, S: Surrogate>(
 }
 
 /// Backward of the reset of a charged membrane `base` in the common forms
-/// (subtract `base - r·thr`; zero `base - r·base` or `base - base·r`; none
-/// `base`), given the gradients of the membrane before firing: returns
-/// `(dL/d base, dL/d thr)`.
+/// (subtract `base - r·thr`; zero `base - r·base` with a single `base`;
+/// none `base`), given the gradients of the membrane before firing: returns
+/// `(dL/d base, dL/d thr)`. (Synaptic's zero reset multiplies a second
+/// evaluation of `base` and has its own backward.)
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn charge_reset_backward<T: Real>(
     reset: Reset,

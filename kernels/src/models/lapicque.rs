@@ -18,8 +18,8 @@
 
 use super::common::{fire, fire_backward, reset_signal, Fired};
 use crate::model::{
-    model_names, no_gradients, zeros, BackIn, Model, Params, Prepared, Reset, States, StepGrads,
-    StepIn,
+    is_finite, model_names, no_gradients, zeros, BackIn, Model, Params, Prepared, Refused, Reset,
+    States, StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::{SpikeFn, Surrogate};
@@ -209,22 +209,83 @@ impl Model for Lapicque {
         }
     }
 
-    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), &'static str> {
+    fn uses_param(&self, k: usize) -> bool {
+        match k {
+            BETA => self.given != LapicqueGiven::RC,
+            R_RAW => matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaR),
+            C_RAW => matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaC),
+            _ => true,
+        }
+    }
+
+    /// The ranges (`beta` in `(0, 1)`; `R`, `C`, `time_step` positive), then
+    /// every value `prepare` and `prepare_backward` compute from the
+    /// parameters alone, in the layer's precision: `1/beta`, `ln(1/beta)`,
+    /// the product that divides `time_step` and the `R` or `C` derived from
+    /// it, `R·C`, `1/(R·C)`, `time_step/(R·C)`, and the quotients the
+    /// gradient takes of them, must be finite, and those divided by nonzero.
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), Refused> {
         let (zero, one) = (T::zero(), T::one());
-        let uses_beta = self.given != LapicqueGiven::RC;
-        let uses_r = matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaR);
-        let uses_c = matches!(self.given, LapicqueGiven::RC | LapicqueGiven::BetaC);
+        let refuse = |k: usize, reason: &'static str| {
+            Err(Refused {
+                parameter: names::PARAMS[k],
+                reason,
+            })
+        };
+        let uses_beta = self.uses_param(BETA);
         if uses_beta && !(raw[BETA].gt(zero) && raw[BETA].lt(one)) {
-            return Err("beta must be in (0, 1) to derive R or C from it");
+            return refuse(BETA, "must be in (0, 1) to derive R or C from it");
         }
-        if uses_r && !raw[R_RAW].gt(zero) {
-            return Err("R must be positive");
+        if self.uses_param(R_RAW) && !raw[R_RAW].gt(zero) {
+            return refuse(R_RAW, "must be positive (R is a resistance)");
         }
-        if uses_c && !raw[C_RAW].gt(zero) {
-            return Err("C must be positive");
+        if self.uses_param(C_RAW) && !raw[C_RAW].gt(zero) {
+            return refuse(C_RAW, "must be positive (C is a capacitance)");
         }
         if !raw[TIME_STEP].gt(zero) {
-            return Err("time_step must be positive");
+            return refuse(TIME_STEP, "must be positive");
+        }
+        let d = derive(self.given, raw);
+        let dt = raw[TIME_STEP];
+        let positive = |x: T| x.gt(zero) && is_finite(x);
+        if uses_beta && !(positive(d.log_inverse_beta) && is_finite(d.inverse_beta / raw[BETA])) {
+            return refuse(
+                BETA,
+                "is too close to 0 or 1: ln(1/beta) must be positive and finite in the layer's \
+                 precision, and 1/beta² finite (the gradient of beta); move beta towards 0.5",
+            );
+        }
+        let (derived, derived_param) = match self.given {
+            LapicqueGiven::RC => (None, R_RAW),
+            LapicqueGiven::Beta => (Some(d.c), BETA),
+            LapicqueGiven::BetaR => (Some(d.c), R_RAW),
+            LapicqueGiven::BetaC => (Some(d.r), C_RAW),
+        };
+        if let Some(derived) = derived {
+            if !(positive(d.product) && positive(derived) && is_finite(derived / d.product)) {
+                return refuse(
+                    derived_param,
+                    "gives a derived R or C (time_step / (R·ln(1/beta)), or with C) that is 0 \
+                     or overflows the layer's precision, or whose gradient does; bring R or C, \
+                     beta and time_step closer to 1",
+                );
+            }
+        }
+        let rc = d.r * d.c;
+        let inv_rc = one / rc;
+        let dt_over_rc = dt / rc;
+        let finite = positive(rc)
+            && is_finite(inv_rc)
+            && is_finite(dt_over_rc)
+            && is_finite(inv_rc / rc)
+            && is_finite(dt_over_rc / rc);
+        if !finite {
+            return refuse(
+                derived_param,
+                "gives an R·C that is 0 or too small or too large for the layer's precision: \
+                 R·C, 1/(R·C), time_step/(R·C) and their gradients (divided once more by R·C) \
+                 must be finite and R·C nonzero; bring R·C closer to 1 or reduce time_step",
+            );
         }
         Ok(())
     }

@@ -12,8 +12,8 @@
 
 use super::common::{charge_and_fire, charge_reset_backward, fire_and_reset_backward, refire};
 use crate::model::{
-    model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params, Prepared,
-    Reset, ResetConfig, States, StepGrads, StepIn,
+    is_finite, model_names, reset_config_items, reset_config_model, zeros, BackIn, Model, Params,
+    Prepared, Refused, Reset, ResetConfig, States, StepGrads, StepIn,
 };
 use crate::real::Real;
 use crate::surrogate::Surrogate;
@@ -56,6 +56,24 @@ impl Model for Leaky {
     const PREPARED: &'static [&'static str] = names::PREPARED;
 
     reset_config_items!(clamped: 1);
+
+    /// With `reset_delay = false` and a subtract or zero reset, the
+    /// immediate reset computes `spk / graded` and its gradient
+    /// `(spk / graded) / graded`: `1 / graded` must be finite in the layer's
+    /// precision (so `graded != 0`).
+    fn check<T: Real<Mask = bool>>(&self, raw: &Params<T>) -> Result<(), Refused> {
+        let divides = !self.0.reset_delay && self.0.reset != Reset::None;
+        if divides && !is_finite(T::one() / raw[names::param::GRADED]) {
+            return Err(Refused {
+                parameter: names::PARAMS[names::param::GRADED],
+                reason: "must not be 0 (nor so close to 0 that 1/graded overflows the layer's \
+                         precision) with reset_delay = false and a subtract or zero reset: the \
+                         immediate reset divides the spike by graded; give a nonzero graded, or \
+                         use reset_delay = true or reset none",
+            });
+        }
+        Ok(())
+    }
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn backward_reads_inputs(&self) -> bool {

@@ -2,8 +2,9 @@
 //!
 //! As [`super::Synaptic`], with the recurrent current added to the synaptic
 //! current: `syn[t] = a·syn[t-1] + x[t] + rec[t]`, `base = b·mem[t-1] + syn[t]`;
-//! subtract `base - r·thr`, zero `base - base·r`, none `base`; `syn` is never
-//! reset; graded factor fixed at 1.
+//! subtract `base - r·thr`, zero `base - base2·r` (`base2` a second
+//! evaluation of the whole update, the recurrent current included, as in
+//! snnTorch), none `base`; `syn` is never reset; graded factor fixed at 1.
 //!
 //! With `reset_delay = false`, snnTorch 1.0 silently skips the immediate
 //! reset (its `forward` reads the previous spike and discards the result);
@@ -72,13 +73,13 @@ impl Model for RSynaptic {
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T) {
         let (p, prev, inputs, spike) = at.parts();
         use one_to_one::{input::X, prepared::*, state::*};
-        let rec = prev[SPK] * p[V];
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
+        // the recurrent current `spk[t-1]·V` is part of the synaptic current
         let (syn, mem, spk) = core.forward::<S>(
             self.0,
             spike,
             #[cfg_attr(not(debug_assertions), inline(always))]
-            |leak| leak + inputs[X] + rec,
+            |leak| leak + inputs[X] + prev[SPK] * p[V],
         );
         let mut next = zeros();
         next[SYN] = syn;
@@ -108,15 +109,14 @@ impl Model for RSynaptic {
             grad_next[SYN],
             grad_next[MEM],
         );
-        let (grad_a, grad_b) = (g.syn * prev[SYN], g.base * prev[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[SYN] = g.syn * p[A];
-        grads.prev[MEM] = g.mem_prev;
-        grads.prev[SPK] = g.syn * p[V];
-        grads.inputs[X] = g.syn;
-        grads.prepared[A] = grad_a;
-        grads.prepared[B] = grad_b;
-        grads.prepared[V] = g.syn * prev[SPK];
+        grads.prev[SYN] = g.current_times(p[A]);
+        grads.prev[MEM] = g.membrane_times(p[B]);
+        grads.prev[SPK] = g.current_times(p[V]);
+        grads.inputs[X] = g.current();
+        grads.prepared[A] = g.current_times(prev[SYN]);
+        grads.prepared[B] = g.membrane_times(prev[MEM]);
+        grads.prepared[V] = g.current_times(prev[SPK]);
         grads.prepared[THRESHOLD] = g.threshold;
         grads
     }
@@ -172,14 +172,13 @@ impl Model for RSynapticAllToAll {
             grad_next[SYN],
             grad_next[MEM],
         );
-        let (grad_a, grad_b) = (g.syn * prev[SYN], g.base * prev[MEM]);
         let mut grads = StepGrads::none();
-        grads.prev[SYN] = g.syn * p[A];
-        grads.prev[MEM] = g.mem_prev;
-        grads.inputs[X] = g.syn;
-        grads.inputs[REC] = g.syn;
-        grads.prepared[A] = grad_a;
-        grads.prepared[B] = grad_b;
+        grads.prev[SYN] = g.current_times(p[A]);
+        grads.prev[MEM] = g.membrane_times(p[B]);
+        grads.inputs[X] = g.current();
+        grads.inputs[REC] = g.current();
+        grads.prepared[A] = g.current_times(prev[SYN]);
+        grads.prepared[B] = g.membrane_times(prev[MEM]);
         grads.prepared[THRESHOLD] = g.threshold;
         grads
     }

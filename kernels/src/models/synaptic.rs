@@ -5,12 +5,20 @@
 //! reset `r = H(mem[t-1] - thr)`:
 //!
 //! - `syn[t] = a·syn[t-1] + x[t]`, `base = b·mem[t-1] + syn[t]`
-//! - subtract: `mem[t] = base - r·thr`; zero: `mem[t] = base - base·r`;
+//! - subtract: `mem[t] = base - r·thr`; zero: `mem[t] = base - base2·r`;
 //!   none: `mem[t] = base` (`syn` is never reset)
 //!
 //! then `spk[t] = H(mem[t] - thr)` (snnTorch fixes the graded factor at 1
 //! for this model), then, with `reset_delay = false`, the immediate reset
 //! with `d = spk - r`. Learnable: `alpha`, `beta`, `threshold`.
+//!
+//! The zero reset follows snnTorch's graph: `base2` is a second evaluation
+//! of the state update (`a·syn[t-1] + x[t]`, then `b·mem[t-1] + ` it), equal
+//! to `base` in value but a separate branch for the gradient: with `g` the
+//! gradient of the membrane before firing, `base` receives `g` and `base2`
+//! `(-g)·r`, and `syn[t-1]`, `mem[t-1]`, `x` and the constants get the
+//! second branch's contribution first, then the first's
+//! (`docs/semantics.md`, "Models").
 //!
 //! The backward pass never reads `x`: `syn[t]` is saved, and the membrane
 //! before firing is recomputed from it.
@@ -43,7 +51,9 @@ model_names! {
 use names::{input::X, prepared::*, state::*};
 
 /// The charge equation of Synaptic and RSynaptic, the membrane before
-/// firing: `b·mem[t-1] + syn[t]`, then the reset.
+/// firing from `syn[t]`: `b·mem[t-1] + syn[t]`, then the reset. The values
+/// of the step, recomputed by the backward pass (the zero reset's second
+/// evaluation has the first's values).
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn charge<T: Real>(reset: Reset, b: T, mem_prev: T, syn: T, r: T, threshold: T) -> T {
     let base = b * mem_prev + syn;
@@ -78,19 +88,38 @@ impl<T: Real> SynapticStep<T> {
         }
     }
 
-    /// One step: `syn[t] = current(a·syn[t-1])` (the model adds its input
-    /// currents), the charge, firing and the immediate reset. Returns
-    /// `(syn[t], mem[t], spk[t])`.
+    /// The state update: `syn = current(a·syn[t-1])` (the model adds its
+    /// input currents), `base = b·mem[t-1] + syn`. Returns `(syn, base)`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn update(&self, current: &impl Fn(T) -> T) -> (T, T) {
+        let syn = current(self.a * self.syn_prev);
+        (syn, self.b * self.mem_prev + syn)
+    }
+
+    /// One step: `r`, the state update, the reset, firing and the immediate
+    /// reset. Returns `(syn[t], mem[t], spk[t])`.
+    ///
+    /// The zero reset evaluates the state update a second time, as snnTorch
+    /// does (`base - base2·r`, `base2` a second evaluation with the same
+    /// value): its operations are those of snnTorch's graph, whose second
+    /// branch [`SynapticStep::backward`] differentiates.
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn forward<S: Surrogate>(
         &self,
         config: ResetConfig,
         spike: &SpikeFn<T>,
-        current: impl FnOnce(T) -> T,
+        current: impl Fn(T) -> T,
     ) -> (T, T, T) {
         let r = reset_signal(self.mem_prev, self.threshold);
-        let syn = current(self.a * self.syn_prev);
-        let before_firing = charge(config.reset, self.b, self.mem_prev, syn, r, self.threshold);
+        let (syn, base) = self.update(&current);
+        let before_firing = match config.reset {
+            Reset::Subtract => base - r * self.threshold,
+            Reset::Zero => {
+                let (_, base2) = self.update(&current);
+                base - base2 * r
+            }
+            Reset::None => base,
+        };
         let m = fire_and_reset::<T, S>(config, r, before_firing, self.threshold, None, spike);
         (syn, m.mem, m.fired.spk)
     }
@@ -129,30 +158,79 @@ impl<T: Real> SynapticStep<T> {
             grad_spike,
             grad_mem_next,
         );
-        let (grad_base, grad_threshold) = charge_reset_backward(config.reset, m.r, &mg);
-        // base = b·mem[t-1] + syn[t]; syn[t] = a·syn[t-1] + currents: the
-        // products with `a`, `syn[t-1]` and `mem[t-1]` are left to the model
-        let grad_syn = grad_base + grad_syn_next;
+        let (base, second, threshold) = match config.reset {
+            // before = base - P, P = base2·r: `base` gets dL/d before,
+            // `base2` gets (-dL/d before)·r
+            Reset::Zero => {
+                let grad_before = mg.before_firing;
+                (grad_before, Some(-grad_before * m.r), mg.threshold)
+            }
+            _ => {
+                let (grad_base, grad_threshold) = charge_reset_backward(config.reset, m.r, &mg);
+                (grad_base, None, grad_threshold)
+            }
+        };
+        // syn[t] is a state (its gradient from the loss and the next step
+        // came first), then `base = b·mem[t-1] + syn[t]` uses it
+        let syn = grad_syn_next + base;
         SynapticGrads {
-            mem_prev: grad_base * b,
-            base: grad_base,
-            syn: grad_syn,
-            threshold: grad_threshold,
+            base,
+            syn,
+            second,
+            threshold,
         }
     }
 }
 
-/// The gradients of one step of Synaptic or RSynaptic.
+/// The gradients of one step of Synaptic or RSynaptic: the values of the
+/// state update's evaluations. The products with `a`, `b`, `syn[t-1]`,
+/// `mem[t-1]` (and `V`, `spk[t-1]`) and the input currents' gradients come
+/// from them through the methods, each summed over the evaluations in the
+/// reverse order of the forward pass: the zero reset's second evaluation
+/// first, then the first.
 pub(crate) struct SynapticGrads<T> {
-    /// `dL/d mem[t-1]`.
-    pub mem_prev: T,
-    /// `dL/d base`: `dL/d b = base · mem[t-1]`.
-    pub base: T,
-    /// `dL/d syn[t]`, which is also `dL/d` every input current:
-    /// `dL/d syn[t-1] = syn · a`, `dL/d a = syn · syn[t-1]`.
-    pub syn: T,
+    /// `dL/d base`, the first evaluation's membrane.
+    base: T,
+    /// `dL/d syn[t]`, the first evaluation's current.
+    syn: T,
+    /// With the zero reset, `dL/d base2`, the second evaluation's membrane,
+    /// which is also `dL/d` its current.
+    second: Option<T>,
     /// `dL/d thr`.
     pub threshold: T,
+}
+
+impl<T: Real> SynapticGrads<T> {
+    /// `dL/d` an input current (`x`, `rec`), which every evaluation of the
+    /// current adds.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn current(&self) -> T {
+        match self.second {
+            Some(second) => second + self.syn,
+            None => self.syn,
+        }
+    }
+
+    /// `dL/d u` for a factor `u` of a product `u·w` in the current
+    /// (`a·syn[t-1]`, `spk[t-1]·V`): `dL/d syn_k · w` summed over the
+    /// evaluations.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn current_times(&self, w: T) -> T {
+        match self.second {
+            Some(second) => second * w + self.syn * w,
+            None => self.syn * w,
+        }
+    }
+
+    /// `dL/d u` for a factor `u` of `b·mem[t-1]`: `dL/d base_k · w` summed
+    /// over the evaluations.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn membrane_times(&self, w: T) -> T {
+        match self.second {
+            Some(second) => second * w + self.base * w,
+            None => self.base * w,
+        }
+    }
 }
 
 impl Model for Synaptic {
@@ -202,11 +280,11 @@ impl Model for Synaptic {
             grad_next[MEM],
         );
         let mut grads = StepGrads::none();
-        grads.prev[MEM] = g.mem_prev;
-        grads.prev[SYN] = g.syn * p[A];
-        grads.inputs[X] = g.syn;
-        grads.prepared[A] = g.syn * prev[SYN];
-        grads.prepared[B] = g.base * prev[MEM];
+        grads.prev[MEM] = g.membrane_times(p[B]);
+        grads.prev[SYN] = g.current_times(p[A]);
+        grads.inputs[X] = g.current();
+        grads.prepared[A] = g.current_times(prev[SYN]);
+        grads.prepared[B] = g.membrane_times(prev[MEM]);
         grads.prepared[THRESHOLD] = g.threshold;
         grads
     }

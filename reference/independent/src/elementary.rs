@@ -43,6 +43,14 @@ pub fn exp(precision: Precision, x: f64) -> f64 {
         .map(|n| 1.0 / (1..=n).map(|i| i as f64).product::<f64>())
         .collect();
 
+    // binary16: a finite argument above 88 saturates the result to 65504
+    // (as every finite binary16 overflow) instead of overflowing the
+    // binary32 intermediate to +inf
+    let x = if precision == Precision::F16 && x > 88.0 && x < f64::INFINITY {
+        88.0
+    } else {
+        x
+    };
     let x = if x < lowest {
         lowest
     } else if x > highest {

@@ -390,24 +390,45 @@ impl ModelSpec {
                 let (a, b, threshold) = (p[0], p[1], p[2]);
                 let (syn_prev, mem_prev, x) = (prev[0], prev[1], inputs[0]);
                 let r = reset_signal(t, mem_prev, threshold);
-                let decayed_syn = t.mul(a, syn_prev);
-                let syn = t.add(decayed_syn, x);
-                let (mem, spk) = self
-                    .synaptic_membrane(t, surrogate, noise, reset, b, threshold, mem_prev, syn, r);
+                let syn_current = |t: &mut Tape| {
+                    let decayed_syn = t.mul(a, syn_prev);
+                    t.add(decayed_syn, x)
+                };
+                let (syn, mem, spk) = self.synaptic_membrane(
+                    t,
+                    surrogate,
+                    noise,
+                    reset,
+                    [b, threshold, mem_prev, r],
+                    syn_current,
+                );
                 (vec![syn, mem], spk)
             }
             ModelSpec::RSynaptic {
                 reset, all_to_all, ..
             } => {
                 let (a, b) = (p[0], p[1]);
-                let (rec, threshold) = recurrence(t, all_to_all, &p[2..], prev, inputs);
                 let (syn_prev, mem_prev, x) = (prev[0], prev[1], inputs[0]);
+                // the threshold is the last constant (after `V` one-to-one)
+                let threshold = p[p.len() - 1];
                 let r = reset_signal(t, mem_prev, threshold);
-                let decayed_syn = t.mul(a, syn_prev);
-                let driven = t.add(decayed_syn, x);
-                let syn = t.add(driven, rec);
-                let (mem, spk) = self
-                    .synaptic_membrane(t, surrogate, noise, reset, b, threshold, mem_prev, syn, r);
+                // the recurrent input is part of the synaptic current (computed
+                // after the reset signal, as snnTorch does), so it is
+                // evaluated twice with the zero reset
+                let syn_current = |t: &mut Tape| {
+                    let decayed_syn = t.mul(a, syn_prev);
+                    let driven = t.add(decayed_syn, x);
+                    let (rec, _) = recurrence(t, all_to_all, &p[2..], prev, inputs);
+                    t.add(driven, rec)
+                };
+                let (syn, mem, spk) = self.synaptic_membrane(
+                    t,
+                    surrogate,
+                    noise,
+                    reset,
+                    [b, threshold, mem_prev, r],
+                    syn_current,
+                );
                 self.with_spike_state(vec![syn, mem], spk)
             }
             ModelSpec::RLeaky {
@@ -478,31 +499,47 @@ impl ModelSpec {
         (states, spk)
     }
 
-    /// Synaptic's membrane: `base = b·mem[t-1] + syn`, the reset, firing and
-    /// the immediate reset. Returns `(mem, spk)`.
-    #[allow(clippy::too_many_arguments)]
+    /// Synaptic's and RSynaptic's step from the synaptic current
+    /// `syn_current` (which records `syn[t]` on the tape and may be called
+    /// twice): `base = b·mem[t-1] + syn[t]`, the reset, firing and the
+    /// immediate reset. `scalars`: `[b, thr, mem[t-1], r]`. Returns
+    /// `(syn, mem, spk)`.
+    ///
+    /// The zero reset builds snnTorch's graph: snnTorch evaluates the state
+    /// update a second time (`syn2 = a·syn[t-1] + x (+ rec)`, `base2 =
+    /// b·mem[t-1] + syn2`: the values of `syn` and `base`, but separate
+    /// operations) and resets `mem = base - base2·r`. So the gradient through
+    /// `base2·r` flows back along its own branch, and `syn[t-1]`, `mem[t-1]`,
+    /// `x`, the constants (and the recurrent input) each receive it before
+    /// their contribution from `base`. (snnTorch also resets `syn -= 0·r`,
+    /// which changes neither values nor gradients and is left out.)
     fn synaptic_membrane(
         &self,
         t: &mut Tape,
         surrogate: Surrogate,
         noise: f64,
         reset: Reset,
-        b: Var,
-        threshold: Var,
-        mem_prev: Var,
-        syn: Var,
-        r: Var,
-    ) -> (Var, Var) {
-        let decayed = t.mul(b, mem_prev);
-        let base = t.add(decayed, syn);
-        // zero: `base - base·r`, in this order (RLeaky's is `base - r·base`)
-        let before = match reset {
-            Reset::Subtract => t.sub_product(base, r, threshold),
-            Reset::Zero => t.sub_product(base, base, r),
-            Reset::None => base,
+        scalars: [Var; 4],
+        mut syn_current: impl FnMut(&mut Tape) -> Var,
+    ) -> (Var, Var, Var) {
+        let [b, threshold, mem_prev, r] = scalars;
+        let mut membrane = |t: &mut Tape| {
+            let syn = syn_current(t);
+            let decayed = t.mul(b, mem_prev);
+            (syn, t.add(decayed, syn))
+        };
+        let (syn, base) = membrane(t);
+        let (syn, before) = match reset {
+            Reset::Subtract => (syn, t.sub_product(base, r, threshold)),
+            Reset::Zero => {
+                let (_, base2) = membrane(t);
+                (syn, t.sub_product(base, base2, r))
+            }
+            Reset::None => (syn, base),
         };
         let spk = fire(t, before, threshold, surrogate, noise);
         (
+            syn,
             self.immediate_reset(t, before, spk, None, r, threshold),
             spk,
         )

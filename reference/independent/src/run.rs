@@ -46,6 +46,84 @@ impl Case {
         self.batch * self.neurons
     }
 
+    /// Checks the case's shape and the length of every array against it:
+    /// every size at least 1, `steps · batch · neurons` without overflow, one
+    /// array per parameter (1 or `neurons` values), per input stream and
+    /// initial state (`[T][B][M]` and `[B][M]`), `grad_spikes` `[T][B][M]`,
+    /// and at most one `grad_states` entry per stored state (`[T][B][M]` or
+    /// empty). A backend runs only a case that passes (the reference itself
+    /// indexes the arrays by the shape).
+    pub fn check(&self) -> Result<(), String> {
+        let what = self.describe();
+        for (value, name) in [
+            (self.steps, "steps"),
+            (self.batch, "batch"),
+            (self.neurons, "neurons"),
+        ] {
+            if value == 0 {
+                return Err(format!("{what}: {name} is 0"));
+            }
+        }
+        let elements = self.batch.checked_mul(self.neurons);
+        let sequence = elements
+            .and_then(|e| e.checked_mul(self.steps))
+            .ok_or_else(|| format!("{what}: steps x batch x neurons overflows"))?;
+        let elements = elements.unwrap_or(usize::MAX);
+        let count = |list: &str, actual: usize, names: &[&str]| {
+            if actual == names.len() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what}: {actual} {list}; the model has {} ({})",
+                    names.len(),
+                    names.join(", ")
+                ))
+            }
+        };
+        let length = |array: String, actual: usize, expected: usize| {
+            if actual == expected {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what}: {array} has {actual} values, not {expected}"
+                ))
+            }
+        };
+        count("parameters", self.params.len(), self.model.params())?;
+        for (name, values) in self.model.params().iter().zip(&self.params) {
+            if values.len() != 1 && values.len() != self.neurons {
+                return Err(format!(
+                    "{what}: parameter {name} has {} values, not 1 or {} (neurons)",
+                    values.len(),
+                    self.neurons
+                ));
+            }
+        }
+        count("input streams", self.inputs.len(), self.model.inputs())?;
+        for (name, values) in self.model.inputs().iter().zip(&self.inputs) {
+            length(format!("input {name}"), values.len(), sequence)?;
+        }
+        count("initial states", self.initial.len(), self.model.states())?;
+        for (name, values) in self.model.states().iter().zip(&self.initial) {
+            length(format!("initial {name}"), values.len(), elements)?;
+        }
+        length("dL/dspk".into(), self.grad_spikes.len(), sequence)?;
+        let stored = self.model.stored_states();
+        if self.grad_states.len() > stored.len() {
+            return Err(format!(
+                "{what}: {} state gradients for {} stored states",
+                self.grad_states.len(),
+                stored.len()
+            ));
+        }
+        for (name, values) in stored.iter().zip(&self.grad_states) {
+            if !values.is_empty() {
+                length(format!("dL/d{name}"), values.len(), sequence)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The number of stored states (all but the spike state).
     pub fn stored_states(&self) -> usize {
         self.model.stored_states().len()

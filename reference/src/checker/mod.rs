@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 pub use self::cpp::GeneratedCppBackend;
-pub use self::kernels::{run_kernels, KernelsBackend};
+pub use self::kernels::{run_kernels, with_kernel_types, KernelVisitor, KernelsBackend};
 pub use self::trace::first_parting_operation;
 use crate::run::{run, Case, Outcome};
 

@@ -36,12 +36,14 @@ pub fn as_params<T: Copy>(values: &[Vec<T>]) -> Vec<Param<'_, T>> {
 }
 
 /// Runs `case` through a layer's two passes (a layer made with the case's
-/// [`param_values`]).
+/// [`param_values`]), after checking its shape and arrays ([`Case::check`]),
+/// so that nothing is allocated for a case whose arrays do not fit it.
 pub fn run_case<T: Real<Mask = bool> + Into<f64>>(
     case: &Case,
     forward: Box<Forward<'_, T>>,
     backward: Box<Backward<'_, T>>,
 ) -> Result<Outcome, String> {
+    case.check()?;
     let convert = |v: &Vec<f64>| -> Vec<T> { convert(v) };
     let back = |v: &[T]| -> Vec<f64> { v.iter().map(|&x| x.into()).collect() };
     let all = |list: &[Vec<T>]| -> Vec<Vec<f64>> { list.iter().map(|v| back(v)).collect() };

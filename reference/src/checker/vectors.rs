@@ -2,9 +2,10 @@
 //! precision, on random data at several scales and on awkward values
 //! (signed zeros, subnormals, values exactly at the threshold and one ulp
 //! either side, huge values, infinities and NaN), with scalar and
-//! per-neuron parameters.
+//! per-neuron parameters. Parameters are always ones the kernels accept;
+//! `reference/tests/parameter_rules.rs` checks both that and the refusals.
 
-use crate::models::ModelSpec;
+use crate::models::{ModelSpec, Reset};
 use crate::precision::Precision;
 use crate::run::Case;
 use crate::surrogates::Surrogate;
@@ -116,6 +117,22 @@ pub fn cases(plan: &Plan) -> Vec<Case> {
     all
 }
 
+/// True for the configurations whose immediate reset divides the spike by
+/// `graded` (Leaky with `reset_delay = false` and a subtract or zero reset).
+fn divides_by_graded(model: &ModelSpec) -> bool {
+    matches!(
+        model,
+        ModelSpec::Leaky {
+            reset: Reset::Subtract | Reset::Zero,
+            reset_delay: false,
+        }
+    )
+}
+
+/// A parameter value the kernels accept (`docs/semantics.md`, "Parameter
+/// rules"): the awkward kind draws edge values among the accepted ones
+/// (0, 1, decay rates outside `[0, 1]` that are clamped, negative
+/// thresholds, `graded = 0` where nothing divides by it).
 fn param(model: &ModelSpec, name: &str, kind: Kind, rng: &mut Rng) -> f64 {
     let alpha_model = matches!(model, ModelSpec::Alpha { .. });
     let lapicque = matches!(model, ModelSpec::Lapicque { .. });
@@ -123,6 +140,10 @@ fn param(model: &ModelSpec, name: &str, kind: Kind, rng: &mut Rng) -> f64 {
         return match name {
             "beta" | "alpha" => rng.pick(&[0.0, 1.0, 1.25, -0.5, 0.5]),
             "threshold" => rng.pick(&[0.0, 1.0, 0.5, -0.25]),
+            // the kernels refuse graded = 0 where the immediate reset
+            // divides by it (reset_delay = false with a subtract or zero
+            // reset; `docs/semantics.md`, "Parameter rules")
+            "graded" if divides_by_graded(model) => rng.pick(&[1.0, 2.0, 0.5]),
             "graded" => rng.pick(&[1.0, 2.0, 0.5, 0.0]),
             "v" => rng.pick(&[0.0, -1.0, 0.5]),
             _ => unreachable!("{name}"),
