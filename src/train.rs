@@ -190,7 +190,7 @@ pub fn evaluate(
             native.predict(values, batch, config.loss)
         })?;
         let labels: Vec<usize> = indices.iter().map(|&i| data.labels[i]).collect();
-        loss_sum += f64::from(prediction.loss);
+        loss_sum += prediction.loss;
         correct += prediction.correct(&labels);
         batches += 1;
     }
@@ -233,7 +233,7 @@ pub fn train(
             }
             let p = &mut state.progress;
             p.batches += 1;
-            p.loss_sum += f64::from(prediction.loss);
+            p.loss_sum += prediction.loss;
             p.correct += prediction.correct(&labels);
             p.seen += indices.len();
             p.seconds += started.elapsed().as_secs_f64();

@@ -107,12 +107,12 @@ impl Batch<'_> {
 /// What a forward pass gives.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
-    /// Class spike counts `[B][C]`.
-    pub counts: Vec<f32>,
+    /// Class spike counts `[B][C]` (the readout counts in `f64`).
+    pub counts: Vec<f64>,
     /// The predicted class of each row (the first class with the most spikes).
     pub classes: Vec<usize>,
     /// The loss.
-    pub loss: f32,
+    pub loss: f64,
 }
 
 impl Prediction {
@@ -347,9 +347,9 @@ impl Native {
     ) -> Result<(Prediction, Vec<f32>), StepError> {
         let readout = self.readout(batch);
         let classes = self.spec.classes;
-        let mut counts = vec![0.0f32; batch.rows() * classes];
+        let mut counts = vec![0.0f64; batch.rows() * classes];
         spike_counts(&readout, &tape.output, &mut counts)?;
-        let mut grad_counts = vec![0.0f32; counts.len()];
+        let mut grad_counts = vec![0.0f64; counts.len()];
         let value = match loss {
             Loss::CeCount => ce_count_loss(&readout, &counts, batch.labels, &mut grad_counts)?,
             Loss::MseCount {
@@ -367,7 +367,7 @@ impl Native {
             .map(|row| {
                 row.iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (c, &v)| {
+                    .fold((0, f64::NEG_INFINITY), |best, (c, &v)| {
                         if v > best.1 {
                             (c, v)
                         } else {
