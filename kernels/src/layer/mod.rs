@@ -324,8 +324,8 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
         }
         let constants = constants_in::<T, S>(&surrogate);
         for (k, &c) in constants.iter().enumerate().take(S::CONSTANTS.len()) {
-            // finite: not NaN (c == c) and not infinite (c - c == 0)
-            if !(c.eq(c) && (c - c).eq(T::zero())) {
+            // finite: |c| < inf is false for NaN and for infinities
+            if !c.abs().lt(T::constant(f64::INFINITY)) {
                 return Err(Error::InvalidSurrogate {
                     surrogate: S::NAME,
                     constant: S::CONSTANTS[k],
