@@ -8,6 +8,8 @@ pub mod options;
 
 pub use options::Precision;
 
+pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod encode;
 pub mod native;

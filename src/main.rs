@@ -1,19 +1,69 @@
-//! `snn-ipu`: runs a layer of Leaky neurons over a sequence on this CPU with
-//! the project's kernels, prints its spikes and measures its throughput.
+//! `snn-ipu`: trains spiking neural networks on this CPU with the project's
+//! kernels.
 //!
 //! ```text
-//! cargo run --release                      # built-in defaults
-//! cargo run --release -- --help            # options
+//! cargo run --release                          # train on the bundled digits (built-in defaults)
+//! cargo run --release -- train --help          # training options
+//! cargo run --release -- layer --help          # one layer's throughput
 //! ```
 
 use std::process::ExitCode;
-use std::time::Instant;
 
+use snn_ipu::cli::{TrainOptions, TRAIN_USAGE};
 use snn_ipu::{run_leaky_demo, DemoConfig};
+
+const USAGE: &str = "usage: snn-ipu [command] [options]
+
+commands:
+  train      train a spiking classifier (the default when no command is given)
+  layer      run one Leaky layer forward and backward and measure its throughput
+
+`snn-ipu <command> --help` lists a command's options.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match DemoConfig::from_args(&args) {
+    let (command, rest) = match args.first().map(String::as_str) {
+        None => ("train", &args[..]),
+        Some("train") | Some("layer") => (args[0].as_str(), &args[1..]),
+        Some("--help") | Some("-h") | Some("help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(flag) if flag.starts_with("--") => ("train", &args[..]),
+        Some(other) => {
+            eprintln!("error: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        "train" => train(rest),
+        _ => layer(rest),
+    }
+}
+
+fn train(args: &[String]) -> ExitCode {
+    let options = match TrainOptions::parse(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{TRAIN_USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n(snn-ipu train --help lists the options)");
+            return ExitCode::from(2);
+        }
+    };
+    match snn_ipu::commands::train_command(&options, &mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn layer(args: &[String]) -> ExitCode {
+    let config = match DemoConfig::from_args(args) {
         Ok(Some(config)) => config,
         Ok(None) => {
             println!("{}", DemoConfig::usage());
@@ -32,7 +82,7 @@ fn main() -> ExitCode {
         config.precision.name(),
         config.describe_params()
     );
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     match run_leaky_demo(&config, &mut std::io::stdout()) {
         Ok(()) => {
             println!("done in {:.2} s", started.elapsed().as_secs_f64());

@@ -274,27 +274,7 @@ pub enum LayerSpec {
     },
 }
 
-/// The arithmetic of the spiking layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Precision {
-    /// IEEE binary32 everywhere.
-    F32,
-    /// Spiking layers in binary16 (every operation rounded to binary16, as
-    /// the IPU computes); dense layers, master weights and the optimiser in
-    /// binary32; dynamic loss scaling.
-    F16,
-}
-
-impl Precision {
-    /// The name the command uses.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-        }
-    }
-}
+pub use crate::options::Precision;
 
 /// A whole network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,12 +13,16 @@ use std::collections::BTreeSet;
 
 use snn_kernels::F16;
 
-/// The precision a command computes in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The precision a command computes in (for training: the spiking
+/// layers' arithmetic; dense layers, master weights and the optimiser stay
+/// binary32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Precision {
     /// IEEE binary32.
+    #[serde(rename = "f32")]
     F32,
     /// IEEE binary16 (every operation rounded to binary16).
+    #[serde(rename = "f16")]
     F16,
 }
 

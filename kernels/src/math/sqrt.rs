@@ -39,7 +39,7 @@ pub(super) fn sqrt_wide<W: Real>(x: W) -> W {
         y = (y + scaled / y) * half;
     }
     let y = y * W::select(is_tiny, W::constant(pow2(-scale / 2)), W::one());
-    let nan = zero / zero;
+    let nan = W::constant(f64::NAN);
     let infinite = x.eq(W::constant(f64::INFINITY));
     W::select(x.eq(zero).or(infinite), x, W::select(x.lt(zero), nan, y))
 }
