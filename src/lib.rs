@@ -16,6 +16,7 @@ pub mod native;
 pub mod network;
 pub mod optim;
 pub mod params;
+pub mod report;
 pub mod train;
 
 use std::io::Write;

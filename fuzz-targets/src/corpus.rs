@@ -47,6 +47,9 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
     for (name, bytes) in manifest_seeds()? {
         add("manifest", name, bytes);
     }
+    for (name, bytes) in metrics_seeds() {
+        add("metrics_csv", name, bytes);
+    }
     Ok(seeds)
 }
 
@@ -315,4 +318,36 @@ fn manifest_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, String> {
         ("cut_short", one.as_bytes()[..one.len() / 2].to_vec()),
         ("not_utf8", vec![0xff, 0xfe, b'{']),
     ])
+}
+
+fn metrics_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use snn_ipu::report::csv::{row, HEADER};
+    use snn_ipu::train::EpochMetrics;
+    let epoch = |epoch: usize, loss: f64| EpochMetrics {
+        epoch,
+        loss,
+        train_accuracy: 0.75,
+        test_loss: 1.0 / 3.0,
+        test_accuracy: 0.5,
+        samples_per_second: 1234.5678,
+        seconds: 2.0,
+        skipped_steps: 3,
+        loss_scale: 65536.0,
+    };
+    let two = format!(
+        "{HEADER}\n{}{}",
+        row(&epoch(1, 0.5)),
+        row(&epoch(2, f64::NAN))
+    );
+    vec![
+        ("two_epochs", two.clone().into_bytes()),
+        ("cut_short", two.as_bytes()[..two.len() - 9].to_vec()),
+        ("header_only", format!("{HEADER}\n").into_bytes()),
+        (
+            "epochs_backwards",
+            format!("{HEADER}\n{}{}", row(&epoch(2, 0.5)), row(&epoch(1, 0.5))).into_bytes(),
+        ),
+        ("other_header", b"epoch,loss\n1,0.5\n".to_vec()),
+        ("crlf", two.replace('\n', "\r\n").into_bytes()),
+    ]
 }

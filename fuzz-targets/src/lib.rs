@@ -14,11 +14,13 @@ pub mod bytes;
 pub mod corpus;
 pub mod emulator;
 pub mod layer;
+pub mod metrics;
 pub mod population;
 pub mod readers;
 
 pub use emulator::emulator;
 pub use layer::layer;
+pub use metrics::metrics_csv;
 pub use population::population;
 pub use readers::{fixtures, manifest};
 
@@ -33,4 +35,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("emulator", emulator),
     ("fixtures", fixtures),
     ("manifest", manifest),
+    ("metrics_csv", metrics_csv),
 ];
