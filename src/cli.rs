@@ -168,7 +168,11 @@ output
   --resume FILE           continue a run from its checkpoint
   --help                  this text";
 
-fn list<T>(flag: &str, value: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+fn list<T>(
+    flag: &str,
+    value: &str,
+    item: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
     if value.is_empty() {
         return Err(format!("{flag} needs at least one value"));
     }
@@ -183,7 +187,12 @@ fn boolean(flag: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-fn one_of<T>(flag: &str, value: &str, names: &[&str], parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+fn one_of<T>(
+    flag: &str,
+    value: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, String> {
     parse(value).ok_or_else(|| format!("{flag} is one of {}, got `{value}`", names.join(", ")))
 }
 
@@ -210,37 +219,60 @@ impl TrainOptions {
                 "--test-fraction" => {
                     let f = options::finite(flag, flags.value(flag)?)?;
                     if !(f > 0.0 && f < 1.0) {
-                        return Err(format!("{flag} is a fraction strictly between 0 and 1, got {f}"));
+                        return Err(format!(
+                            "{flag} is a fraction strictly between 0 and 1, got {f}"
+                        ));
                     }
                     o.test_fraction = f;
                 }
-                "--hidden" => o.hidden = list(flag, flags.value(flag)?, |v| options::count(flag, v))?,
+                "--hidden" => {
+                    o.hidden = list(flag, flags.value(flag)?, |v| options::count(flag, v))?
+                }
                 "--model" => {
                     let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
                     o.model = one_of(flag, flags.value(flag)?, &names, ModelKind::parse)?;
                 }
                 "--reset" => {
-                    o.reset = Some(one_of(flag, flags.value(flag)?, &["subtract", "zero", "none"], ResetKind::parse)?)
+                    o.reset = Some(one_of(
+                        flag,
+                        flags.value(flag)?,
+                        &["subtract", "zero", "none"],
+                        ResetKind::parse,
+                    )?)
                 }
                 "--reset-delay" => o.reset_delay = boolean(flag, flags.value(flag)?)?,
                 "--recurrence" => {
                     o.recurrence = match flags.value(flag)? {
                         "one_to_one" => Recurrence::OneToOne,
                         "all_to_all" => Recurrence::AllToAll,
-                        other => return Err(format!("{flag} is one_to_one or all_to_all, got `{other}`")),
+                        other => {
+                            return Err(format!(
+                                "{flag} is one_to_one or all_to_all, got `{other}`"
+                            ))
+                        }
                     }
                 }
-                "--beta" | "--alpha" | "--threshold" | "--graded" | "--v" => {
-                    raw_params.push((flag.trim_start_matches("--").to_string(), flags.value(flag)?.to_string()))
-                }
+                "--beta" | "--alpha" | "--threshold" | "--graded" | "--v" => raw_params.push((
+                    flag.trim_start_matches("--").to_string(),
+                    flags.value(flag)?.to_string(),
+                )),
                 "--learn" => o.learn = list(flag, flags.value(flag)?, |v| Ok(v.to_string()))?,
                 "--per-neuron" => o.per_neuron = true,
                 "--surrogate" => {
-                    o.surrogate = one_of(flag, flags.value(flag)?, &SurrogateKind::NAMES, SurrogateKind::parse)?
+                    o.surrogate = one_of(
+                        flag,
+                        flags.value(flag)?,
+                        &SurrogateKind::NAMES,
+                        SurrogateKind::parse,
+                    )?
                 }
                 "--population" => o.population = options::count(flag, flags.value(flag)?)?,
-                "--precision" => precision_given = Some(options::precision(flag, flags.value(flag)?)?),
-                "--encoder" => o.encoder = one_of(flag, flags.value(flag)?, &Encoder::NAMES, Encoder::parse)?,
+                "--precision" => {
+                    precision_given = Some(options::precision(flag, flags.value(flag)?)?)
+                }
+                "--encoder" => {
+                    o.encoder = one_of(flag, flags.value(flag)?, &Encoder::NAMES, Encoder::parse)?
+                }
                 "--steps" => o.steps = options::count(flag, flags.value(flag)?)?,
                 "--batch" => o.batch = options::count(flag, flags.value(flag)?)?,
                 "--epochs" => o.epochs = options::count(flag, flags.value(flag)?)?,
@@ -263,7 +295,9 @@ impl TrainOptions {
                 "--loss" => o.loss = one_of(flag, flags.value(flag)?, &Loss::NAMES, Loss::parse)?,
                 "--threads" => {
                     let v = flags.value(flag)?;
-                    o.threads = v.parse().map_err(|_| format!("{flag} needs a whole number (0: every core), got `{v}`"))?;
+                    o.threads = v.parse().map_err(|_| {
+                        format!("{flag} needs a whole number (0: every core), got `{v}`")
+                    })?;
                 }
                 "--seed" => o.seed = options::seed(flag, flags.value(flag)?)?,
                 "--metrics" => o.metrics = Some(path(&mut flags)?),
@@ -301,10 +335,16 @@ impl TrainOptions {
             o.recurrence = Recurrence::OneToOne;
         }
         if !o.model.recurrent() && o.recurrence != Recurrence::None {
-            return Err(format!("--recurrence applies to rleaky and rsynaptic, not {}", o.model.name()));
+            return Err(format!(
+                "--recurrence applies to rleaky and rsynaptic, not {}",
+                o.model.name()
+            ));
         }
         if !o.model.has_reset_delay() && !o.reset_delay {
-            return Err(format!("{} has no reset_delay option (--reset-delay false)", o.model.name()));
+            return Err(format!(
+                "{} has no reset_delay option (--reset-delay false)",
+                o.model.name()
+            ));
         }
         Ok(Some(o))
     }
@@ -314,12 +354,20 @@ impl TrainOptions {
         let names = NeuronSpec::param_names(self.model, self.recurrence);
         for (name, _) in &self.params {
             if !names.contains(&name.as_str()) {
-                return Err(format!("--{name} is not a parameter of {} (its parameters: {})", self.model.name(), names.join(", ")));
+                return Err(format!(
+                    "--{name} is not a parameter of {} (its parameters: {})",
+                    self.model.name(),
+                    names.join(", ")
+                ));
             }
         }
         for name in &self.learn {
             if !names.contains(&name.as_str()) {
-                return Err(format!("--learn {name}: not a parameter of {} (its parameters: {})", self.model.name(), names.join(", ")));
+                return Err(format!(
+                    "--learn {name}: not a parameter of {} (its parameters: {})",
+                    self.model.name(),
+                    names.join(", ")
+                ));
             }
         }
         let default = |name: &str| match name {
@@ -334,12 +382,21 @@ impl TrainOptions {
             .iter()
             .map(|&name| NeuronParam {
                 name: name.to_string(),
-                value: self.params.iter().rev().find(|(n, _)| n == name).map_or(default(name), |(_, v)| *v),
+                value: self
+                    .params
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .map_or(default(name), |(_, v)| *v),
                 per_neuron: self.per_neuron && self.learn.iter().any(|l| l == name),
                 learn: self.learn.iter().any(|l| l == name),
             })
             .collect();
-        let reset = self.reset.unwrap_or(if self.model == ModelKind::Alpha { ResetKind::Zero } else { ResetKind::Subtract });
+        let reset = self.reset.unwrap_or(if self.model == ModelKind::Alpha {
+            ResetKind::Zero
+        } else {
+            ResetKind::Subtract
+        });
         Ok(NeuronSpec {
             model: self.model,
             reset,
@@ -359,7 +416,10 @@ impl TrainOptions {
         let mut layers = Vec::new();
         let mut width = inputs;
         for &n in self.hidden.iter().chain(std::iter::once(&outputs)) {
-            layers.push(LayerSpec::Dense { inputs: width, outputs: n });
+            layers.push(LayerSpec::Dense {
+                inputs: width,
+                outputs: n,
+            });
             layers.push(LayerSpec::Spiking {
                 neurons: n,
                 neuron: neuron.clone(),

@@ -10,7 +10,10 @@ use crate::memory;
 use crate::native::Native;
 use crate::network::{LayerSpec, NetworkSpec};
 use crate::params::Values;
-use crate::train::{train, Control, Event, TrainState};
+use crate::report::csv::MetricsCsv;
+use crate::report::plot::write_png;
+use crate::report::progress::{epoch_line, Progress};
+use crate::train::{train, Control, EpochMetrics, Event, TrainState};
 
 /// The training data: the bundled digits split, or MNIST-style files.
 pub fn load_data(options: &TrainOptions) -> Result<(Dataset, Dataset), String> {
@@ -43,7 +46,11 @@ pub fn estimate(spec: &NetworkSpec, options: &TrainOptions, train_len: usize) ->
             }
             LayerSpec::Spiking { neurons, .. } => {
                 // inputs, spikes, up to three state trajectories, and gradients
-                e.add("spiking layer trajectories", 7 * rows * *neurons as u64, bytes);
+                e.add(
+                    "spiking layer trajectories",
+                    7 * rows * *neurons as u64,
+                    bytes,
+                );
             }
         }
     }
@@ -58,7 +65,11 @@ pub fn train_command(options: &TrainOptions, out: &mut dyn Write) -> Result<(), 
     let (train_set, test_set) = load_data(options)?;
     let spec = options.network(train_set.features, train_set.classes)?;
     let needs = estimate(&spec, options, train_set.len());
-    memory::check(&needs, memory::available(), "use a smaller --batch, --steps or --hidden, or --precision f16")?;
+    memory::check(
+        &needs,
+        memory::available(),
+        "use a smaller --batch, --steps or --hidden, or --precision f16",
+    )?;
     let native = Native::new(&spec).map_err(|e| e.to_string())?;
     let config = options.config();
     let mut state = TrainState::new(Values::init(&spec, options.seed), &config, spec.precision);
@@ -94,30 +105,71 @@ pub fn train_command(options: &TrainOptions, out: &mut dyn Write) -> Result<(), 
         config.epochs
     )
     .map_err(io)?;
-    let started = Instant::now();
-    let mut write_error = None;
-    train(&native, &config, &train_set, &test_set, &mut state, &mut |event| {
-        if let Event::Epoch { metrics, .. } = event {
-            let line = format!(
-                "epoch {:>3}: loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}%, {:.0} samples/s, {:.1} s",
-                metrics.epoch,
-                metrics.loss,
-                100.0 * metrics.train_accuracy,
-                100.0 * metrics.test_accuracy,
-                metrics.samples_per_second,
-                started.elapsed().as_secs_f64()
-            );
-            if let Err(e) = writeln!(out, "{line}") {
-                write_error = Some(e.to_string());
-                return Control::Stop;
+    let mut csv = match &options.metrics {
+        Some(path) => Some(MetricsCsv::create(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut progress = Progress::stderr();
+    let mut history: Vec<EpochMetrics> = Vec::new();
+    let mut failure: Option<String> = None;
+    let epoch_started = Instant::now();
+    let mut last_epoch_start = epoch_started.elapsed();
+    train(
+        &native,
+        &config,
+        &train_set,
+        &test_set,
+        &mut state,
+        &mut |event| {
+            let result: Result<(), String> = (|| match event {
+                Event::Batch {
+                    epoch,
+                    done,
+                    total,
+                    state,
+                } => {
+                    let elapsed = epoch_started.elapsed() - last_epoch_start;
+                    progress
+                        .batch(epoch, done, total, state.progress.seen, elapsed)
+                        .map_err(|e| e.to_string())
+                }
+                Event::Epoch { metrics, .. } => {
+                    progress.clear().map_err(|e| e.to_string())?;
+                    last_epoch_start = epoch_started.elapsed();
+                    writeln!(out, "{}", epoch_line(metrics, spec.precision)).map_err(io)?;
+                    history.push(*metrics);
+                    if let Some(csv) = csv.as_mut() {
+                        csv.append(metrics).map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                }
+            })();
+            match result {
+                Ok(()) => Control::Continue,
+                Err(message) => {
+                    failure = Some(message);
+                    Control::Stop
+                }
             }
-        }
-        Control::Continue
-    })
+        },
+    )
     .map_err(|e| e.to_string())?;
-    if let Some(e) = write_error {
-        return Err(e);
+    if let Some(message) = failure {
+        return Err(message);
     }
+    if let Some(path) = &options.plot {
+        write_png(path, &history).map_err(|e| e.to_string())?;
+        writeln!(out, "wrote {}", path.display()).map_err(io)?;
+    }
+    if let Some(path) = &options.metrics {
+        writeln!(out, "wrote {}", path.display()).map_err(io)?;
+    }
+    writeln!(
+        out,
+        "done in {:.1} s",
+        epoch_started.elapsed().as_secs_f64()
+    )
+    .map_err(io)?;
     Ok(())
 }
 
