@@ -47,6 +47,12 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
     for (name, bytes) in manifest_seeds()? {
         add("manifest", name, bytes);
     }
+    for (name, bytes) in crate::datasets::idx_seeds() {
+        add("idx", name, bytes);
+    }
+    for (name, bytes) in crate::datasets::digits_seeds() {
+        add("digits", name, bytes);
+    }
     Ok(seeds)
 }
 
