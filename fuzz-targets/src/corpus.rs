@@ -50,6 +50,12 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
     for (name, bytes) in metrics_seeds() {
         add("metrics_csv", name, bytes);
     }
+    for (name, bytes) in crate::datasets::idx_seeds() {
+        add("idx", name, bytes);
+    }
+    for (name, bytes) in crate::datasets::digits_seeds() {
+        add("digits", name, bytes);
+    }
     Ok(seeds)
 }
 

@@ -6,18 +6,20 @@
 //! `fuzz/corpus/<name>/` through the same function on stable, so CI runs
 //! the corpora as ordinary tests. See `fuzz/README.md`.
 //!
-//! A new target (the dataset and checkpoint readers come next) is a module
+//! A new target (the checkpoint reader comes next) is a module
 //! here, a line in [`TARGETS`], a file in `fuzz/fuzz_targets/`, a `[[bin]]`
 //! in `fuzz/Cargo.toml` and a seeded `fuzz/corpus/<name>/`.
 
 pub mod bytes;
 pub mod corpus;
+pub mod datasets;
 pub mod emulator;
 pub mod layer;
 pub mod metrics;
 pub mod population;
 pub mod readers;
 
+pub use datasets::{digits, idx};
 pub use emulator::emulator;
 pub use layer::layer;
 pub use metrics::metrics_csv;
@@ -36,4 +38,6 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("fixtures", fixtures),
     ("manifest", manifest),
     ("metrics_csv", metrics_csv),
+    ("idx", idx),
+    ("digits", digits),
 ];

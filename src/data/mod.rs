@@ -1,10 +1,14 @@
 //! Datasets: images with labels, as inputs in `[0, 1]` for the encoders.
 //!
 //! - [`digits`]: the 8x8 handwritten digits bundled with the repository
-//!   (`data/digits/digits.bin`, 1797 images, 10 classes);
-//! - a fixed, seeded train/test split ([`Dataset::split`]).
+//!   (`data/digits/digits.bin`, 1797 images, 10 classes), the default, with
+//!   a fixed, seeded train/test split ([`Dataset::split`]);
+//! - [`idx`]: MNIST and Fashion-MNIST (or any set in their layout) from a
+//!   folder of four IDX files, plain or gzipped ([`idx::load_dir`], the
+//!   command's `--data DIR`), already split into training and test sets.
 
 pub mod digits;
+pub mod idx;
 
 use std::fmt;
 
@@ -64,6 +68,34 @@ impl Dataset {
     /// True when there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// The images of each class (labels at or above `classes` are not
+    /// counted).
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &label in &self.labels {
+            if let Some(count) = counts.get_mut(label) {
+                *count += 1;
+            }
+        }
+        counts
+    }
+
+    /// One line for the command's output: name, images, features, classes
+    /// and the images of each class, e.g. `mnist (test): 10000 images of
+    /// 784 features, 10 classes (980 1135 1032 1010 982 892 958 1028 974
+    /// 1009 per class)`.
+    pub fn summary(&self) -> String {
+        let counts: Vec<String> = self.class_counts().iter().map(|c| c.to_string()).collect();
+        format!(
+            "{}: {} images of {} features, {} classes ({} per class)",
+            self.name,
+            self.len(),
+            self.features,
+            self.classes,
+            counts.join(" ")
+        )
     }
 
     /// Image `i`'s features.

@@ -1,0 +1,5 @@
+//! cargo-fuzz target `idx`: the body is `snn_fuzz_targets::idx` (stable
+//! Rust, replayed on its corpus by the workspace's tests).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| snn_fuzz_targets::idx(data));
