@@ -8,8 +8,10 @@ pub mod options;
 
 pub use options::Precision;
 
+pub mod checkpoint;
 pub mod data;
 pub mod encode;
+pub mod interrupt;
 pub mod native;
 pub mod network;
 pub mod optim;

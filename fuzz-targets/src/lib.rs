@@ -6,17 +6,19 @@
 //! `fuzz/corpus/<name>/` through the same function on stable, so CI runs
 //! the corpora as ordinary tests. See `fuzz/README.md`.
 //!
-//! A new target (the dataset and checkpoint readers come next) is a module
+//! A new target is a module
 //! here, a line in [`TARGETS`], a file in `fuzz/fuzz_targets/`, a `[[bin]]`
 //! in `fuzz/Cargo.toml` and a seeded `fuzz/corpus/<name>/`.
 
 pub mod bytes;
+pub mod checkpoint;
 pub mod corpus;
 pub mod emulator;
 pub mod layer;
 pub mod population;
 pub mod readers;
 
+pub use checkpoint::checkpoint;
 pub use emulator::emulator;
 pub use layer::layer;
 pub use population::population;
@@ -33,4 +35,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("emulator", emulator),
     ("fixtures", fixtures),
     ("manifest", manifest),
+    ("checkpoint", checkpoint),
 ];
