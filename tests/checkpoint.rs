@@ -570,6 +570,28 @@ fn weights_that_are_not_finite_or_not_the_networks_are_not_saved() {
     let mut short = checkpoint.state.values.clone();
     short.tensors[0].pop();
     assert!(save_weights(&path, &checkpoint.spec, &short).is_err());
+    // a network too large for memory, with a value per tensor: refused, no overflow
+    let mut huge = checkpoint.spec.clone();
+    let wide = 1usize << 40;
+    huge.inputs = wide;
+    huge.layers[0] = LayerSpec::Dense {
+        inputs: wide,
+        outputs: wide,
+    };
+    huge.layers.truncate(1);
+    huge.layers.push(LayerSpec::Spiking {
+        neurons: wide,
+        neuron: leaky(false),
+    });
+    huge.classes = 2;
+    huge.population = wide / 2;
+    let specs = huge.tensors();
+    let tiny = Values {
+        tensors: vec![vec![0.5]; specs.len()],
+        specs,
+    };
+    let e = save_weights(&path, &huge, &tiny).unwrap_err();
+    assert!(e.problem.contains("more than fit in memory"), "{e}");
     let mut state = checkpoint.state.clone();
     state.progress.loss_sum = f64::NAN;
     let e = save_state(

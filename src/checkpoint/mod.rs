@@ -1,5 +1,5 @@
-//! Saved weights and training checkpoints, both
-//! [safetensors](../../docs/checkpoints.md) files:
+//! Saved weights and training checkpoints, both safetensors files (the
+//! format, the names and the rules are in `docs/checkpoints.md`):
 //!
 //! - **weights** ([`save_weights`], [`load_weights`]): the learnable tensors
 //!   under their [`NetworkSpec::tensors`] names (`layers.0.weight`, ...), F32,
@@ -26,14 +26,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-pub use container::{crc64, reseal, Checksum, Crc64};
+pub use container::{crc64, reseal, Crc64};
 
 use crate::data::Dataset;
 use crate::network::{NetworkSpec, Precision, TensorSpec};
 use crate::optim::{LossScale, Optimizer, OptimizerKind};
 use crate::params::Values;
 use crate::train::{TrainConfig, TrainState};
-use container::{Container, ReadError, TensorIn, TensorOut};
+use container::{Checksum, Container, ReadError, TensorIn, TensorOut};
 use records::{ConfigRecord, DataRecord, ProgressRecord, ScaleRecord, StateRecord};
 
 /// The `format` of a weights file.
@@ -128,6 +128,11 @@ fn check_finite(name: &str, values: &[f32]) -> Result<(), Problem> {
     }
 }
 
+/// The number of values of a shape (`None` beyond `usize`).
+fn count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 /// Checks that `values` are the tensors of `spec`, finite.
 fn check_values(spec: &NetworkSpec, values: &Values) -> Result<Vec<TensorSpec>, Problem> {
     if let Err(e) = spec.validate() {
@@ -138,13 +143,13 @@ fn check_values(spec: &NetworkSpec, values: &Values) -> Result<Vec<TensorSpec>, 
         return invalid("the values are not the tensors of this network".into());
     }
     for (t, s) in values.tensors.iter().zip(&specs) {
-        if t.len() != s.len() {
+        if Some(t.len()) != count(&s.shape) {
             return invalid(format!(
                 "tensor {} has {} values; its shape {:?} holds {}",
                 s.name,
                 t.len(),
                 s.shape,
-                s.len()
+                count(&s.shape).map_or("more than fit in memory".into(), |n| n.to_string())
             ));
         }
         check_finite(&s.name, t)?;
@@ -560,6 +565,11 @@ fn check_state(
     Ok(())
 }
 
+/// The values of a tensor that [`check_values`] accepted.
+fn values_len(s: &TensorSpec) -> usize {
+    count(&s.shape).unwrap_or(usize::MAX)
+}
+
 fn checkpoint_bytes_inner(
     spec: &NetworkSpec,
     config: &TrainConfig,
@@ -596,11 +606,11 @@ fn checkpoint_bytes_inner(
         }
         for (s, v) in specs.iter().zip(moment.iter()) {
             let name = format!("optimizer.{which}.{}", s.name);
-            if v.len() != s.len() {
+            if v.len() != values_len(s) {
                 return invalid(format!(
                     "tensor {name} has {} values; it needs {}",
                     v.len(),
-                    s.len()
+                    values_len(s)
                 ));
             }
             check_finite(&name, v)?;
