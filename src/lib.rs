@@ -8,10 +8,12 @@ pub mod options;
 
 pub use options::Precision;
 
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod encode;
+pub mod interrupt;
 pub mod native;
 pub mod network;
 pub mod optim;

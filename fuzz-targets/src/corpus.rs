@@ -56,6 +56,9 @@ pub fn seeds() -> Result<Vec<Seed>, String> {
     for (name, bytes) in crate::datasets::digits_seeds() {
         add("digits", name, bytes);
     }
+    for (name, bytes) in checkpoint_seeds()? {
+        add("checkpoint", name, bytes);
+    }
     Ok(seeds)
 }
 
@@ -356,4 +359,45 @@ fn metrics_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("other_header", b"epoch,loss\n1,0.5\n".to_vec()),
         ("crlf", two.replace('\n', "\r\n").into_bytes()),
     ]
+    }
+/// Mode byte 0: the bytes as they are; 1: the checksum recomputed first.
+fn checkpoint_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let adam = crate::checkpoint::sample("adam");
+    let sgd = crate::checkpoint::sample("sgd");
+    let ckpt = adam.to_bytes().map_err(|e| e.to_string())?;
+    let ckpt_sgd = sgd.to_bytes().map_err(|e| e.to_string())?;
+    let weights = snn_ipu::checkpoint::weights_bytes(&adam.spec, &adam.state.values)
+        .map_err(|e| e.to_string())?;
+    let with_mode = |mode: u8, bytes: &[u8]| [&[mode][..], bytes].concat();
+    // the same text of the same length elsewhere in the header
+    let replaced = |bytes: &[u8], from: &str, to: &str| -> Result<Vec<u8>, String> {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .ok_or_else(|| format!("no {from} in the seed"))?;
+        let mut out = bytes.to_vec();
+        out[at..at + to.len()].copy_from_slice(to.as_bytes());
+        Ok(with_mode(1, &out))
+    };
+    let mut flipped = weights.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x20;
+    Ok(vec![
+        ("adam_f16", with_mode(0, &ckpt)),
+        ("sgd_f16", with_mode(0, &ckpt_sgd)),
+        ("weights", with_mode(0, &weights)),
+        ("weights_resealed", with_mode(1, &weights)),
+        ("truncated", with_mode(0, &ckpt[..ckpt.len() * 2 / 3])),
+        ("flipped_bit", with_mode(0, &flipped)),
+        (
+            "wider_layer_resealed",
+            replaced(&ckpt, "\\\"outputs\\\":3", "\\\"outputs\\\":5")?,
+        ),
+        (
+            "impossible_progress_resealed",
+            replaced(&ckpt, "\\\"seen\\\":4", "\\\"seen\\\":9")?,
+        ),
+        ("not_safetensors", with_mode(0, b"{\"network\": {}}")),
+        ("empty", Vec::new()),
+    ])
 }

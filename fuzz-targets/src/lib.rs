@@ -6,11 +6,12 @@
 //! `fuzz/corpus/<name>/` through the same function on stable, so CI runs
 //! the corpora as ordinary tests. See `fuzz/README.md`.
 //!
-//! A new target (the checkpoint reader comes next) is a module
+//! A new target is a module
 //! here, a line in [`TARGETS`], a file in `fuzz/fuzz_targets/`, a `[[bin]]`
 //! in `fuzz/Cargo.toml` and a seeded `fuzz/corpus/<name>/`.
 
 pub mod bytes;
+pub mod checkpoint;
 pub mod corpus;
 pub mod datasets;
 pub mod emulator;
@@ -20,6 +21,7 @@ pub mod population;
 pub mod readers;
 
 pub use datasets::{digits, idx};
+pub use checkpoint::checkpoint;
 pub use emulator::emulator;
 pub use layer::layer;
 pub use metrics::metrics_csv;
@@ -40,4 +42,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("metrics_csv", metrics_csv),
     ("idx", idx),
     ("digits", digits),
+    ("checkpoint", checkpoint),
 ];

@@ -89,3 +89,42 @@ fn the_seeds_are_small_and_reach_both_outcomes() {
     assert!(read.iter().filter(|&&r| r).count() >= 3, "{read:?}");
     assert!(read.iter().filter(|&&r| !r).count() >= 4, "{read:?}");
 }
+
+#[test]
+fn the_checkpoint_seeds_reach_every_outcome() {
+    let seeds = snn_fuzz_targets::corpus::seeds().expect("the seeds are made");
+    let outcome = |name: &str| {
+        let seed = seeds
+            .iter()
+            .find(|s| s.target == "checkpoint" && s.name == name)
+            .unwrap_or_else(|| panic!("seed {name}"));
+        let mut bytes = seed.bytes.get(1..).unwrap_or_default().to_vec();
+        if seed.bytes.first() == Some(&1) {
+            snn_ipu::checkpoint::reseal(&mut bytes);
+        }
+        (
+            snn_ipu::checkpoint::read_checkpoint(&bytes, name).map_err(|e| e.kind),
+            snn_ipu::checkpoint::read_weights(&bytes, name).map_err(|e| e.kind),
+        )
+    };
+    use snn_ipu::checkpoint::ErrorKind::*;
+    for name in ["adam_f16", "sgd_f16"] {
+        let (c, w) = outcome(name);
+        assert!(c.is_ok() && w.is_ok(), "{name}");
+    }
+    for name in ["weights", "weights_resealed"] {
+        let (c, w) = outcome(name);
+        assert!(c == Err(Format) && w.is_ok(), "{name}");
+    }
+    for (name, kind) in [
+        ("truncated", Corrupt),
+        ("flipped_bit", Corrupt),
+        ("wider_layer_resealed", Invalid),
+        ("impossible_progress_resealed", Invalid),
+        ("not_safetensors", Format),
+        ("empty", Format),
+    ] {
+        let (c, w) = outcome(name);
+        assert_eq!((c.err(), w.err()), (Some(kind), Some(kind)), "{name}");
+    }
+}
