@@ -74,6 +74,11 @@ pub struct TrainOptions {
     pub checkpoint: Option<PathBuf>,
     /// `--resume FILE`.
     pub resume: Option<PathBuf>,
+    /// `--load FILE` (`evaluate`: the weights to test).
+    pub load: Option<PathBuf>,
+    /// The options given on the command line, in order (`--resume` and
+    /// `evaluate` accept only some).
+    pub given: Vec<String>,
 }
 
 impl Default for TrainOptions {
@@ -110,6 +115,8 @@ impl Default for TrainOptions {
             save: None,
             checkpoint: None,
             resume: None,
+            load: None,
+            given: Vec::new(),
         }
     }
 }
@@ -157,7 +164,9 @@ training
   --lr V                  learning rate (default 0.002)
   --momentum V            SGD momentum (default 0.9)
   --clip V                clip gradients to this total norm
-  --loss L                ce_count or mse_count (default ce_count)
+  --loss L                ce_count, mse_count (population spike counts) or
+                          ce_membrane (the output membrane at every step)
+                          (default ce_count)
   --threads N             worker threads (default: every core)
   --seed S                seed of everything random (default 1)
 output
@@ -196,9 +205,122 @@ fn one_of<T>(
     parse(value).ok_or_else(|| format!("{flag} is one of {}, got `{value}`", names.join(", ")))
 }
 
+/// What `--resume` may be given with: the checkpoint fixes the network and
+/// the training, so only the number of epochs, the data (which must be the
+/// same), the threads and the outputs may be named.
+pub const RESUME_OPTIONS: [&str; 9] = [
+    "--resume",
+    "--epochs",
+    "--data",
+    "--test-fraction",
+    "--threads",
+    "--metrics",
+    "--plot",
+    "--save",
+    "--checkpoint",
+];
+
+/// The options of `snn-ipu evaluate`.
+pub const EVALUATE_OPTIONS: [&str; 9] = [
+    "--load",
+    "--data",
+    "--test-fraction",
+    "--steps",
+    "--encoder",
+    "--batch",
+    "--loss",
+    "--seed",
+    "--threads",
+];
+
+/// The usage text of `evaluate`.
+pub const EVALUATE_USAGE: &str = "usage: snn-ipu evaluate --load FILE [options]
+
+Reports the loss and accuracy of saved weights (`train --save FILE`, or a
+checkpoint) on the test set. The network comes from the file; the data and
+the encoding from these options, which default to train's defaults: give
+the values the network was trained with.
+
+  --load FILE             the weights (safetensors, from train --save or
+                          --checkpoint)
+  --data DIR              MNIST-style IDX files (default: the bundled digits)
+  --test-fraction F       bundled digits held out for testing (default 0.2)
+  --steps T               time steps per sample (default 25)
+  --encoder E             rate, latency or current (default rate)
+  --batch B               rows per batch (default 64; does not change results)
+  --loss L                ce_count, mse_count or ce_membrane (default ce_count)
+  --seed S                the seed of the run (the digits split and the
+                          rate-coded spikes; default 1)
+  --threads N             worker threads (default: every core)
+  --help                  this text";
+
 impl TrainOptions {
     /// Parses `train`'s options; `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<TrainOptions>, String> {
+        let Some(o) = Self::parse_any(args)? else {
+            return Ok(None);
+        };
+        if o.load.is_some() {
+            return Err(
+                "--load belongs to `snn-ipu evaluate`; train continues a run with --resume".into(),
+            );
+        }
+        if o.resume.is_some() {
+            let others: Vec<&str> = o
+                .given
+                .iter()
+                .map(String::as_str)
+                .filter(|f| !RESUME_OPTIONS.contains(f))
+                .collect();
+            if !others.is_empty() {
+                return Err(format!(
+                    "--resume continues the checkpoint's run with its network and training options, \
+                     so {} cannot be given with it (with --resume: {})",
+                    others.join(", "),
+                    RESUME_OPTIONS[1..].join(", ")
+                ));
+            }
+        }
+        if o.data.is_some() && o.given.iter().any(|f| f == "--test-fraction") {
+            return Err(
+                "--test-fraction splits the bundled digits; --data DIR has its own test files"
+                    .into(),
+            );
+        }
+        Ok(Some(o))
+    }
+
+    /// Parses `evaluate`'s options; `Ok(None)` for `--help`.
+    pub fn parse_evaluate(args: &[String]) -> Result<Option<TrainOptions>, String> {
+        let Some(o) = Self::parse_any(args)? else {
+            return Ok(None);
+        };
+        if let Some(other) = o
+            .given
+            .iter()
+            .find(|f| !EVALUATE_OPTIONS.contains(&f.as_str()))
+        {
+            return Err(format!(
+                "{other} is not an option of evaluate (the network comes from --load FILE; \
+                 options: {})",
+                EVALUATE_OPTIONS.join(", ")
+            ));
+        }
+        if o.load.is_none() {
+            return Err(
+                "evaluate needs --load FILE (weights from train --save or --checkpoint)".into(),
+            );
+        }
+        if o.data.is_some() && o.given.iter().any(|f| f == "--test-fraction") {
+            return Err(
+                "--test-fraction splits the bundled digits; --data DIR has its own test files"
+                    .into(),
+            );
+        }
+        Ok(Some(o))
+    }
+
+    fn parse_any(args: &[String]) -> Result<Option<TrainOptions>, String> {
         let mut o = TrainOptions::default();
         let mut flags = Flags::new(args);
         let mut lr_given = None;
@@ -213,6 +335,7 @@ impl TrainOptions {
                 }
                 Ok(PathBuf::from(v))
             };
+            o.given.push(flag.to_string());
             match flag {
                 "--help" | "-h" => return Ok(None),
                 "--data" => o.data = Some(path(&mut flags)?),
@@ -305,6 +428,7 @@ impl TrainOptions {
                 "--save" => o.save = Some(path(&mut flags)?),
                 "--checkpoint" => o.checkpoint = Some(path(&mut flags)?),
                 "--resume" => o.resume = Some(path(&mut flags)?),
+                "--load" => o.load = Some(path(&mut flags)?),
                 other => return Err(format!("unknown option `{other}` (see --help)")),
             }
         }

@@ -19,6 +19,7 @@ pub mod network;
 pub mod optim;
 pub mod params;
 pub mod report;
+pub mod threads;
 pub mod train;
 
 use std::io::Write;

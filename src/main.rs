@@ -9,13 +9,15 @@
 
 use std::process::ExitCode;
 
-use snn_ipu::cli::{TrainOptions, TRAIN_USAGE};
+use snn_ipu::cli::{TrainOptions, EVALUATE_USAGE, TRAIN_USAGE};
+use snn_ipu::interrupt::Interrupt;
 use snn_ipu::{run_leaky_demo, DemoConfig};
 
 const USAGE: &str = "usage: snn-ipu [command] [options]
 
 commands:
   train      train a spiking classifier (the default when no command is given)
+  evaluate   test saved weights (train --save FILE) on the test set
   layer      run one Leaky layer forward and backward and measure its throughput
 
 `snn-ipu <command> --help` lists a command's options.";
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
         None => ("train", &args[..]),
-        Some("train") | Some("layer") => (args[0].as_str(), &args[1..]),
+        Some("train") | Some("evaluate") | Some("layer") => (args[0].as_str(), &args[1..]),
         Some("--help") | Some("-h") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     };
     match command {
         "train" => train(rest),
+        "evaluate" => evaluate(rest),
         _ => layer(rest),
     }
 }
@@ -53,7 +56,36 @@ fn train(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match snn_ipu::commands::train_command(&options, &mut std::io::stdout()) {
+    let interrupt = Interrupt::new();
+    if let Err(e) = interrupt.install() {
+        eprintln!("warning: {e}; Ctrl-C will end the run without a checkpoint");
+    }
+    match snn_ipu::commands::train_command(&options, &interrupt, &mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            if interrupt.requested() {
+                ExitCode::from(snn_ipu::interrupt::EXIT_STATUS as u8)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn evaluate(args: &[String]) -> ExitCode {
+    let options = match TrainOptions::parse_evaluate(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{EVALUATE_USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n(snn-ipu evaluate --help lists the options)");
+            return ExitCode::from(2);
+        }
+    };
+    match snn_ipu::commands::evaluate_command(&options, &mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

@@ -30,6 +30,13 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimizerKind::Adam { lr, .. } | OptimizerKind::Sgd { lr, .. } => lr,
+        }
+    }
+
     /// The names the command accepts.
     pub const NAMES: [&'static str; 2] = ["adam", "sgd"];
 

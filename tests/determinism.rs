@@ -17,6 +17,7 @@
 
 use snn_ipu::data::{digits, Dataset};
 use snn_ipu::encode::Encoder;
+use snn_ipu::native::dense::Dense;
 use snn_ipu::native::{Loss, Native};
 use snn_ipu::network::{
     LayerSpec, ModelKind, NetworkSpec, NeuronParam, NeuronSpec, Precision, Recurrence, ResetKind,
@@ -103,18 +104,22 @@ fn config(seed: u64) -> TrainConfig {
     }
 }
 
-/// The runner configurations whose runs must agree bit for bit.
-///
-/// Today the dense layer is single-threaded, so there is one. **Thread-count
-/// independence goes here**: when the multithreaded dense layer lands, add
-/// one runner per thread count (1, 2, 3, 4 and the machine's count, so that
-/// the rows split unevenly too); `the_same_seed_gives_the_same_run` then
-/// requires every one of them to give the first one's bits.
+/// The runner configurations whose runs must agree bit for bit: the dense
+/// layers on 1, 2, 3 and 4 threads (3 splits the work unevenly) and on
+/// every core of this machine.
 fn runners(spec: &NetworkSpec) -> Vec<(String, Native)> {
-    vec![(
-        "single-threaded dense layer".to_string(),
-        Native::new(spec).expect("a valid network"),
-    )]
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    [1, 2, 3, 4, cores]
+        .into_iter()
+        .map(|threads| {
+            (
+                format!("dense layers on {threads} thread(s)"),
+                Native::new(spec)
+                    .expect("a valid network")
+                    .with_dense(Dense::Fast { threads }),
+            )
+        })
+        .collect()
 }
 
 /// Everything a run produces, as bits: the metrics (without the measured

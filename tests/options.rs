@@ -150,22 +150,67 @@ fn a_run_larger_than_the_available_memory_is_refused_with_what_it_needs() {
 fn the_command_exits_with_2_and_says_what_to_fix() {
     for (list, needle) in [
         (
-            &["--beta", "nan"][..],
+            &["layer", "--beta", "nan"][..],
             "--beta needs a finite number, got `nan`",
         ),
         (
-            &["--precision", "f16", "--threshold", "1e6"],
+            &["layer", "--precision", "f16", "--threshold", "1e6"],
             "nearest one is 65504",
         ),
-        (&["--steps", "0"], "--steps must be at least 1"),
+        (&["layer", "--steps", "0"], "--steps must be at least 1"),
         (
-            &["--neurons", "1000000", "--batch", "1000", "--steps", "1000"],
+            &[
+                "layer",
+                "--neurons",
+                "1000000",
+                "--batch",
+                "1000",
+                "--steps",
+                "1000",
+            ],
             "more than 2^30 values",
         ),
         (
-            &["--neurons", "1000000", "--batch", "1000", "--steps", "1"],
+            &[
+                "layer",
+                "--neurons",
+                "1000000",
+                "--batch",
+                "1000",
+                "--steps",
+                "1",
+            ],
             "this run needs",
         ),
+        (&["train", "--steps", "0"], "--steps must be at least 1"),
+        (
+            &["--beta", "nan"],
+            "--beta needs a finite number, got `nan`",
+        ),
+        (
+            &["train", "--model", "izhikevich"],
+            "--model is one of leaky",
+        ),
+        (&["train", "--lr", "-1"], "--lr must be positive"),
+        (&["train", "--wings", "2"], "unknown option `--wings`"),
+        (
+            &["train", "--load", "w.safetensors"],
+            "--load belongs to `snn-ipu evaluate`",
+        ),
+        (
+            &["train", "--resume", "c.safetensors", "--hidden", "10"],
+            "--hidden cannot be given with it",
+        ),
+        (
+            &["train", "--data", "somewhere", "--test-fraction", "0.5"],
+            "--data DIR has its own test files",
+        ),
+        (&["evaluate"], "evaluate needs --load FILE"),
+        (
+            &["evaluate", "--load", "w.safetensors", "--hidden", "10"],
+            "--hidden is not an option of evaluate",
+        ),
+        (&["fly"], "unknown command `fly`"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_snn-ipu"))
             .args(list)

@@ -359,7 +359,7 @@ fn metrics_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("other_header", b"epoch,loss\n1,0.5\n".to_vec()),
         ("crlf", two.replace('\n', "\r\n").into_bytes()),
     ]
-    }
+}
 /// Mode byte 0: the bytes as they are; 1: the checksum recomputed first.
 fn checkpoint_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, String> {
     let adam = crate::checkpoint::sample("adam");

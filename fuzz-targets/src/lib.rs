@@ -20,8 +20,8 @@ pub mod metrics;
 pub mod population;
 pub mod readers;
 
-pub use datasets::{digits, idx};
 pub use checkpoint::checkpoint;
+pub use datasets::{digits, idx};
 pub use emulator::emulator;
 pub use layer::layer;
 pub use metrics::metrics_csv;

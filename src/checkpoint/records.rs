@@ -31,6 +31,7 @@ pub(super) enum LossRecord {
         correct_rate: f64,
         incorrect_rate: f64,
     },
+    CeMembrane,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +76,7 @@ impl ConfigRecord {
             },
             loss: match c.loss {
                 Loss::CeCount => LossRecord::CeCount,
+                Loss::CeMembrane => LossRecord::CeMembrane,
                 Loss::MseCount {
                     correct_rate,
                     incorrect_rate,
@@ -114,6 +116,7 @@ impl ConfigRecord {
             },
             loss: match self.loss {
                 LossRecord::CeCount => Loss::CeCount,
+                LossRecord::CeMembrane => Loss::CeMembrane,
                 LossRecord::MseCount {
                     correct_rate,
                     incorrect_rate,

@@ -40,11 +40,19 @@ pub enum Loss {
         /// Target firing rate of the other classes (default 0).
         incorrect_rate: f64,
     },
+    /// Cross-entropy of the output layer's membrane at every step, summed
+    /// over the steps (each step's term the mean over the batch rows), as
+    /// snnTorch's tutorials train with `nn.CrossEntropyLoss` on `mem_rec`:
+    /// `L = sum_t mean_b CE(m_t[b], y_b)`, where class `c`'s logit
+    /// `m_t[b][c]` is the sum of the membranes of its population (the
+    /// membrane itself with one neuron per class). Accuracy still comes
+    /// from the population spike counts.
+    CeMembrane,
 }
 
 impl Loss {
     /// The names the command accepts.
-    pub const NAMES: [&'static str; 2] = ["ce_count", "mse_count"];
+    pub const NAMES: [&'static str; 3] = ["ce_count", "mse_count", "ce_membrane"];
 
     /// The loss named `name` with snnTorch's defaults.
     pub fn parse(name: &str) -> Option<Loss> {
@@ -54,6 +62,7 @@ impl Loss {
                 correct_rate: 1.0,
                 incorrect_rate: 0.0,
             }),
+            "ce_membrane" => Some(Loss::CeMembrane),
             _ => None,
         }
     }
@@ -63,6 +72,7 @@ impl Loss {
         match self {
             Loss::CeCount => "ce_count",
             Loss::MseCount { .. } => "mse_count",
+            Loss::CeMembrane => "ce_membrane",
         }
     }
 }
@@ -104,6 +114,10 @@ impl Batch<'_> {
     }
 }
 
+/// The prediction, `dL/d output spikes` and (membrane loss) `dL/d output
+/// membrane`.
+type Scored = (Prediction, Vec<f32>, Option<Vec<f32>>);
+
 /// What a forward pass gives.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
@@ -141,6 +155,7 @@ pub struct Gradients {
 #[derive(Clone, Debug)]
 pub struct Native {
     spec: NetworkSpec,
+    dense: dense::Dense,
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -161,7 +176,28 @@ impl Native {
     /// A runner for `spec` (checked).
     pub fn new(spec: &NetworkSpec) -> Result<Native, crate::network::SpecError> {
         spec.validate()?;
-        Ok(Native { spec: spec.clone() })
+        Ok(Native {
+            spec: spec.clone(),
+            dense: dense::Dense::default(),
+        })
+    }
+
+    /// The same runner with the dense layers computed by `dense` (the
+    /// default: [`dense::Dense::Fast`] on one thread).
+    pub fn with_dense(mut self, dense: dense::Dense) -> Native {
+        if let dense::Dense::Fast { threads } = dense {
+            self.dense = dense::Dense::Fast {
+                threads: threads.max(1),
+            };
+        } else {
+            self.dense = dense;
+        }
+        self
+    }
+
+    /// How its dense layers are computed.
+    pub fn dense(&self) -> dense::Dense {
+        self.dense
     }
 
     /// The description it runs.
@@ -229,10 +265,10 @@ impl Native {
         match self.spec.precision {
             Precision::F32 => self
                 .forward::<f32>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, _)| p)),
+                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
             Precision::F16 => self
                 .forward::<F16>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, _)| p)),
+                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
         }
     }
 
@@ -302,7 +338,8 @@ impl Native {
                     let w = self.tensor(values, i, TensorRole::Weight);
                     let b = self.tensor(values, i, TensorRole::Bias);
                     let mut y = vec![0.0f32; rows * outputs];
-                    dense::forward(&act, w, b, &mut y, rows, *inputs, *outputs);
+                    self.dense
+                        .forward(&act, w, b, &mut y, rows, *inputs, *outputs);
                     layers.push(LayerTape::Dense(std::mem::replace(&mut act, y)));
                     width = *outputs;
                 }
@@ -338,13 +375,14 @@ impl Native {
         })
     }
 
-    /// The readout, the loss and `dL/d output spikes`.
-    fn score<T>(
+    /// The readout, the loss, `dL/d output spikes` and (membrane loss)
+    /// `dL/d output membrane`, `[T][B][N]`.
+    fn score<T: Element>(
         &self,
         tape: &Tape<T>,
         batch: &Batch<'_>,
         loss: Loss,
-    ) -> Result<(Prediction, Vec<f32>), StepError> {
+    ) -> Result<Scored, StepError> {
         let readout = self.readout(batch);
         let classes = self.spec.classes;
         let mut counts = vec![0.0f64; batch.rows() * classes];
@@ -359,7 +397,17 @@ impl Native {
                 let targets = CountTargets::from_rates(&readout, correct_rate, incorrect_rate);
                 mse_count_loss(&readout, &counts, batch.labels, targets, &mut grad_counts)?
             }
+            Loss::CeMembrane => 0.0,
         };
+        let grad_membrane = match loss {
+            Loss::CeMembrane => {
+                let (value, grad) = self.membrane_loss(tape, batch)?;
+                grad_counts.fill(0.0);
+                Some((value, grad))
+            }
+            _ => None,
+        };
+        let value = grad_membrane.as_ref().map_or(value, |(v, _)| *v);
         let mut grad_spikes = vec![0.0f32; tape.output.len()];
         spike_counts_backward(&readout, &grad_counts, &mut grad_spikes)?;
         let predicted = counts
@@ -384,7 +432,60 @@ impl Native {
                 loss: value,
             },
             grad_spikes,
+            grad_membrane.map(|(_, g)| g),
         ))
+    }
+
+    /// The membrane loss ([`Loss::CeMembrane`]) and its gradient with
+    /// respect to every output neuron's membrane, `[T][B][N]`, in binary64
+    /// (log-sum-exp with the largest logit subtracted) rounded to binary32.
+    fn membrane_loss<T: Element>(
+        &self,
+        tape: &Tape<T>,
+        batch: &Batch<'_>,
+    ) -> Result<(f64, Vec<f32>), StepError> {
+        let no_membrane = || StepError("the output layer keeps no membrane trajectory".into());
+        let (neuron, saved) = match (self.spec.layers.last(), tape.layers.last()) {
+            (Some(LayerSpec::Spiking { neuron, .. }), Some(LayerTape::Spiking(saved, _))) => {
+                (neuron, saved)
+            }
+            _ => return Err(no_membrane()),
+        };
+        let k = spiking::membrane_state(neuron).ok_or_else(no_membrane)?;
+        let mem = saved.states.get(k).ok_or_else(no_membrane)?;
+        let (rows, classes, pop) = (batch.rows(), self.spec.classes, self.spec.population);
+        let n = classes * pop;
+        if mem.len() != batch.steps * rows * n {
+            return Err(no_membrane());
+        }
+        let mut grad = vec![0.0f32; mem.len()];
+        let mut total = 0.0f64;
+        let mut logits = vec![0.0f64; classes];
+        for (m_t, g_t) in mem
+            .chunks_exact(rows * n)
+            .zip(grad.chunks_exact_mut(rows * n))
+        {
+            let mut step = 0.0f64;
+            for ((m, g), &label) in m_t
+                .chunks_exact(n)
+                .zip(g_t.chunks_exact_mut(n))
+                .zip(batch.labels)
+            {
+                for (logit, group) in logits.iter_mut().zip(m.chunks_exact(pop)) {
+                    *logit = group.iter().map(|&v| v.into()).sum();
+                }
+                let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = logits.iter().map(|&l| (l - top).exp()).sum();
+                step += sum.ln() + top - logits[label];
+                for (c, group) in g.chunks_exact_mut(pop).enumerate() {
+                    let p = (logits[c] - top).exp() / sum;
+                    let d = (p - f64::from(u8::from(c == label))) / rows as f64;
+                    group.fill(d as f32);
+                }
+            }
+            total += step / rows as f64;
+        }
+        Ok((total, grad))
     }
 
     fn train_step<T: Element>(
@@ -395,7 +496,8 @@ impl Native {
         scale: f32,
     ) -> Result<(Prediction, Gradients), StepError> {
         let tape = self.forward::<T>(values, batch)?;
-        let (prediction, grad_output) = self.score(&tape, batch, loss)?;
+        let (prediction, grad_output, grad_membrane) = self.score(&tape, batch, loss)?;
+        let last = self.spec.layers.len() - 1;
         let rows = batch.steps * batch.rows();
         let mut grads = values.zeros_like();
         let mut overflow = false;
@@ -409,13 +511,13 @@ impl Native {
                     let k = self.index(values, i, TensorRole::Weight);
                     let (before, after) = grads.split_at_mut(k + 1);
                     let (dw, db) = (&mut before[k], &mut after[0]);
-                    dw.fill(-0.0);
-                    db.fill(-0.0);
-                    dense::backward_weights(&grad, x, dw, db, *inputs, *outputs);
+                    self.dense
+                        .backward_weights(&grad, x, dw, db, rows, *inputs, *outputs);
                     if i > 0 {
                         let w = self.tensor(values, i, TensorRole::Weight);
                         let mut dx = vec![0.0f32; rows * inputs];
-                        dense::backward_input(&grad, w, &mut dx, rows, *inputs, *outputs);
+                        self.dense
+                            .backward_input(&grad, w, &mut dx, rows, *inputs, *outputs);
                         grad = dx;
                     }
                 }
@@ -437,8 +539,16 @@ impl Native {
                     };
                     let grad_spikes: Vec<T> = grad.iter().map(|&g| T::from_f32(g)).collect();
                     overflow |= grad_spikes.iter().any(|g| g.overflowed());
+                    let mut grad_states: Vec<Vec<T>> = Vec::new();
+                    if let (true, Some(g)) = (i == last, &grad_membrane) {
+                        let k = spiking::membrane_state(neuron)
+                            .ok_or_else(|| StepError("the output layer has no membrane".into()))?;
+                        grad_states = vec![Vec::new(); saved.states.len()];
+                        grad_states[k] = g.iter().map(|&v| T::from_f32(v * scale)).collect();
+                        overflow |= grad_states[k].iter().any(|v| v.overflowed());
+                    }
                     let mut layer_grads = LayerGrads::default();
-                    spiking::backward(&run, saved, &grad_spikes, &[], &mut layer_grads)?;
+                    spiking::backward(&run, saved, &grad_spikes, &grad_states, &mut layer_grads)?;
                     overflow |= layer_grads.x.iter().any(|g| g.overflowed());
                     for (k, g) in layer_grads.params.iter().enumerate() {
                         overflow |= g.iter().any(|v| v.overflowed());

@@ -60,6 +60,19 @@ pub trait LayerVisitor {
     fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output;
 }
 
+/// The position of the membrane (`mem`) among the stored states of
+/// `neuron`'s model, `None` for a model without one.
+pub fn membrane_state(neuron: &NeuronSpec) -> Option<usize> {
+    struct Find;
+    impl LayerVisitor for Find {
+        type Output = Option<usize>;
+        fn visit<M: Model, S: Surrogate>(self, _: M, _: S) -> Option<usize> {
+            M::STATES.iter().position(|&s| s == "mem")
+        }
+    }
+    with_kernel_layer(neuron, Find)
+}
+
 fn reset(kind: ResetKind) -> Reset {
     match kind {
         ResetKind::Subtract => Reset::Subtract,
