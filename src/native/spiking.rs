@@ -60,6 +60,14 @@ pub trait LayerVisitor {
     fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output;
 }
 
+/// Neurons of a batch row the fused kernels carry through all steps at
+/// once. The kernels' default (1024) suits layers of thousands of neurons;
+/// a row's neurons after the last full chunk run one at a time, so for the
+/// hundreds of neurons of typical hidden layers a chunk of 64 (the smallest
+/// that the kernels still compile per configuration) keeps all but at most
+/// 63 per row in the vectorised loops. Results do not depend on it.
+const NATIVE_CHUNK: usize = 64;
+
 /// The position of the membrane (`mem`) among the stored states of
 /// `neuron`'s model, `None` for a model without one.
 pub fn membrane_state(neuron: &NeuronSpec) -> Option<usize> {
@@ -222,8 +230,9 @@ pub fn forward<T: Element>(
         fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output {
             let run = self.run;
             let params = run.kernel_params();
-            let layer =
-                Layer::new(model, surrogate, run.batch, run.neurons, &params)?.with_seed(run.seed);
+            let layer = Layer::new(model, surrogate, run.batch, run.neurons, &params)?
+                .with_seed(run.seed)
+                .with_chunk::<NATIVE_CHUNK>();
             let n = run.elements();
             let len = layer.sequence_len(run.steps)?;
             let stored = M::STATES.len() - usize::from(M::SPIKE_STATE.is_some());
@@ -331,8 +340,9 @@ pub fn backward<T: Element>(
         fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output {
             let run = self.run;
             let params = run.kernel_params();
-            let layer =
-                Layer::new(model, surrogate, run.batch, run.neurons, &params)?.with_seed(run.seed);
+            let layer = Layer::new(model, surrogate, run.batch, run.neurons, &params)?
+                .with_seed(run.seed)
+                .with_chunk::<NATIVE_CHUNK>();
             let n = run.elements();
             let len = layer.sequence_len(run.steps)?;
             let saved = self.saved;
