@@ -148,10 +148,7 @@ pub fn train_command(
         memory::available(),
         "use a smaller --batch, --steps or --hidden, or --precision f16",
     )?;
-    let threads = threads::install(options.threads)?;
-    let native = Native::new(&spec)
-        .map_err(|e| e.to_string())?
-        .with_dense(Dense::Fast { threads });
+    let (native, threads) = runner(&spec, options.threads)?;
     writeln!(
         out,
         "training on {}: {} training and {} test images, {} features, {} classes",
@@ -288,6 +285,16 @@ pub fn train_command(
     Ok(())
 }
 
+/// The runner of `spec` with its dense layers on `threads` threads (0:
+/// every core), and the number of threads.
+fn runner(spec: &NetworkSpec, threads: usize) -> Result<(Native, usize), String> {
+    let threads = threads::install(threads)?;
+    let native = Native::new(spec)
+        .map_err(|e| e.to_string())?
+        .with_dense(Dense::Fast { threads });
+    Ok((native, threads))
+}
+
 /// `snn-ipu evaluate --load FILE`: the test loss and accuracy of saved
 /// weights.
 pub fn evaluate_command(options: &TrainOptions, out: &mut dyn Write) -> Result<(), String> {
@@ -313,10 +320,7 @@ pub fn evaluate_command(options: &TrainOptions, out: &mut dyn Write) -> Result<(
         memory::available(),
         "use a smaller --batch or --steps",
     )?;
-    let threads = threads::install(options.threads)?;
-    let native = Native::new(&spec)
-        .map_err(|e| e.to_string())?
-        .with_dense(Dense::Fast { threads });
+    let (native, _) = runner(&spec, options.threads)?;
     writeln!(
         out,
         "evaluating {} on {} ({} images): network {}, {} encoding over {} steps, {} loss",

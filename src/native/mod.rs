@@ -23,7 +23,7 @@ use snn_kernels::population::{
 use snn_kernels::F16;
 
 use self::spiking::{Element, LayerGrads, LayerRun, SavedLayer};
-use crate::network::{LayerSpec, NetworkSpec, Precision, Recurrence, TensorRole};
+use crate::network::{LayerSpec, NetworkSpec, NeuronSpec, Precision, Recurrence, TensorRole};
 use crate::params::Values;
 
 /// The loss of a training step.
@@ -345,21 +345,7 @@ impl Native {
                 }
                 LayerSpec::Spiking { neurons, neuron } => {
                     let params = self.neuron_params::<T>(values, i);
-                    let recurrent = (neuron.recurrence == Recurrence::AllToAll).then(|| {
-                        (
-                            self.tensor(values, i, TensorRole::RecurrentWeight),
-                            self.tensor(values, i, TensorRole::RecurrentBias),
-                        )
-                    });
-                    let run = LayerRun {
-                        neuron,
-                        batch: batch.rows(),
-                        neurons: *neurons,
-                        steps: batch.steps,
-                        params: &params,
-                        recurrent,
-                        seed: batch.seed.wrapping_add(i as u32),
-                    };
+                    let run = self.layer_run(values, batch, i, *neurons, neuron, &params);
                     let x: Vec<T> = act.iter().map(|&v| T::from_f32(v)).collect();
                     let mut saved = SavedLayer::default();
                     spiking::forward(&run, x, &mut saved)?;
@@ -522,21 +508,7 @@ impl Native {
                     }
                 }
                 (LayerSpec::Spiking { neurons, neuron }, LayerTape::Spiking(saved, params)) => {
-                    let recurrent = (neuron.recurrence == Recurrence::AllToAll).then(|| {
-                        (
-                            self.tensor(values, i, TensorRole::RecurrentWeight),
-                            self.tensor(values, i, TensorRole::RecurrentBias),
-                        )
-                    });
-                    let run = LayerRun {
-                        neuron,
-                        batch: batch.rows(),
-                        neurons: *neurons,
-                        steps: batch.steps,
-                        params,
-                        recurrent,
-                        seed: batch.seed.wrapping_add(i as u32),
-                    };
+                    let run = self.layer_run(values, batch, i, *neurons, neuron, params);
                     let grad_spikes: Vec<T> = grad.iter().map(|&g| T::from_f32(g)).collect();
                     overflow |= grad_spikes.iter().any(|g| g.overflowed());
                     let mut grad_states: Vec<Vec<T>> = Vec::new();
@@ -576,6 +548,33 @@ impl Native {
                 overflow,
             },
         ))
+    }
+
+    /// Spiking layer `layer` of `values` for `batch`.
+    fn layer_run<'a, T>(
+        &'a self,
+        values: &'a Values,
+        batch: &Batch<'_>,
+        layer: usize,
+        neurons: usize,
+        neuron: &'a NeuronSpec,
+        params: &'a [Vec<T>],
+    ) -> LayerRun<'a, T> {
+        let recurrent = (neuron.recurrence == Recurrence::AllToAll).then(|| {
+            (
+                self.tensor(values, layer, TensorRole::RecurrentWeight),
+                self.tensor(values, layer, TensorRole::RecurrentBias),
+            )
+        });
+        LayerRun {
+            neuron,
+            batch: batch.rows(),
+            neurons,
+            steps: batch.steps,
+            params,
+            recurrent,
+            seed: batch.seed.wrapping_add(layer as u32),
+        }
     }
 
     fn try_index(&self, values: &Values, layer: usize, role: TensorRole) -> Option<usize> {
