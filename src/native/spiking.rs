@@ -56,17 +56,30 @@ impl Element for F16 {
 pub trait LayerVisitor {
     /// What it gives.
     type Output;
-    /// Called with the layer's model and surrogate as kernel values.
-    fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output;
+    /// Called with the layer's model and surrogate as kernel values, and
+    /// the chunk the kernels' layer should use (`Layer::with_chunk`).
+    fn visit<M: Model, S: Surrogate, const CHUNK: usize>(
+        self,
+        model: M,
+        surrogate: S,
+    ) -> Self::Output;
 }
 
-/// Neurons of a batch row the fused kernels carry through all steps at
-/// once. The kernels' default (1024) suits layers of thousands of neurons;
-/// a row's neurons after the last full chunk run one at a time, so for the
-/// hundreds of neurons of typical hidden layers a chunk of 64 (the smallest
-/// that the kernels still compile per configuration) keeps all but at most
-/// 63 per row in the vectorised loops. Results do not depend on it.
-const NATIVE_CHUNK: usize = 64;
+/// The chunk of the default surrogate (`atan`): neurons of a batch row the
+/// fused kernels carry through all steps at once. The kernels' default
+/// (1024) suits layers of thousands of neurons; a row's neurons after the
+/// last full chunk run one at a time, so for the hundreds of neurons of
+/// typical hidden layers a chunk of 64 (the smallest that the kernels
+/// compile once per model configuration, which is what makes fp16 fast)
+/// keeps all but at most 63 per row in the vectorised loops.
+const SPECIALIZED_CHUNK: usize = 64;
+
+/// The chunk of the other surrogates: below 64 the kernels compile one
+/// copy per model for every configuration. Per configuration for every
+/// surrogate would take this crate's optimised build from about 1 to 4
+/// minutes and 1.7 GB of memory; the generic copy computes the same bits,
+/// about 15 % slower in fp32 and 2 to 3 times slower in fp16.
+const GENERIC_CHUNK: usize = 32;
 
 /// The position of the membrane (`mem`) among the stored states of
 /// `neuron`'s model, `None` for a model without one.
@@ -74,7 +87,7 @@ pub fn membrane_state(neuron: &NeuronSpec) -> Option<usize> {
     struct Find;
     impl LayerVisitor for Find {
         type Output = Option<usize>;
-        fn visit<M: Model, S: Surrogate>(self, _: M, _: S) -> Option<usize> {
+        fn visit<M: Model, S: Surrogate, const CHUNK: usize>(self, _: M, _: S) -> Option<usize> {
             M::STATES.iter().position(|&s| s == "mem")
         }
     }
@@ -91,9 +104,9 @@ fn reset(kind: ResetKind) -> Reset {
 
 /// Calls `visitor` with the kernels' model and surrogate of `neuron`.
 ///
-/// The default surrogate (`atan`) and `fast_sigmoid` run their own compiled
-/// kernels; the others run through [`AnySurrogate`] (the same bits, one
-/// compiled kernel for all of them, somewhat slower backward).
+/// The default surrogate (`atan`) runs its own kernels, compiled per model
+/// configuration; the others run through [`AnySurrogate`] in one generic
+/// copy per model (the same bits, slower: see [`GENERIC_CHUNK`]).
 pub fn with_kernel_layer<V: LayerVisitor>(neuron: &NeuronSpec, visitor: V) -> V::Output {
     let (r, delay) = (reset(neuron.reset), neuron.reset_delay);
     match (neuron.model, neuron.recurrence) {
@@ -127,37 +140,49 @@ fn with_surrogate<V: LayerVisitor, M: Model>(kind: SurrogateKind, model: M, v: V
     let any =
         |s: Option<AnySurrogate>| s.expect("every built-in surrogate is one of AnySurrogate's");
     match kind {
-        SurrogateKind::Atan { alpha } => v.visit(model, ks::Atan { alpha }),
-        SurrogateKind::FastSigmoid { slope } => v.visit(model, ks::FastSigmoid { slope }),
-        SurrogateKind::Sigmoid { slope } => {
-            v.visit(model, any(AnySurrogate::of(&ks::Sigmoid { slope })))
+        SurrogateKind::Atan { alpha } => {
+            v.visit::<M, ks::Atan, SPECIALIZED_CHUNK>(model, ks::Atan { alpha })
         }
-        SurrogateKind::Triangular { threshold } => {
-            v.visit(model, any(AnySurrogate::of(&ks::Triangular { threshold })))
-        }
-        SurrogateKind::StraightThrough => {
-            v.visit(model, any(AnySurrogate::of(&ks::StraightThrough)))
-        }
-        SurrogateKind::Heaviside => v.visit(model, any(AnySurrogate::of(&ks::Heaviside))),
-        SurrogateKind::SpikeRateEscape { beta, slope } => v.visit(
+        SurrogateKind::FastSigmoid { slope } => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
             model,
-            any(AnySurrogate::of(&ks::SpikeRateEscape { beta, slope })),
+            any(AnySurrogate::of(&ks::FastSigmoid { slope })),
         ),
-        SurrogateKind::SparseFastSigmoid { slope, b } => v.visit(
+        SurrogateKind::Sigmoid { slope } => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
+            model,
+            any(AnySurrogate::of(&ks::Sigmoid { slope })),
+        ),
+        SurrogateKind::Triangular { threshold } => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
+            model,
+            any(AnySurrogate::of(&ks::Triangular { threshold })),
+        ),
+        SurrogateKind::StraightThrough => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
+            model,
+            any(AnySurrogate::of(&ks::StraightThrough)),
+        ),
+        SurrogateKind::Heaviside => {
+            v.visit::<M, AnySurrogate, GENERIC_CHUNK>(model, any(AnySurrogate::of(&ks::Heaviside)))
+        }
+        SurrogateKind::SpikeRateEscape { beta, slope } => v
+            .visit::<M, AnySurrogate, GENERIC_CHUNK>(
+                model,
+                any(AnySurrogate::of(&ks::SpikeRateEscape { beta, slope })),
+            ),
+        SurrogateKind::SparseFastSigmoid { slope, b } => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
             model,
             any(AnySurrogate::of(&ks::SparseFastSigmoid { slope, b })),
         ),
-        SurrogateKind::LeakySpikeOperator { slope } => v.visit(
+        SurrogateKind::LeakySpikeOperator { slope } => v.visit::<M, AnySurrogate, GENERIC_CHUNK>(
             model,
             any(AnySurrogate::of(&ks::LeakySpikeOperator { slope })),
         ),
-        SurrogateKind::StochasticSpikeOperator { mean, variance } => v.visit(
-            model,
-            any(AnySurrogate::of(&ks::StochasticSpikeOperator {
-                mean,
-                variance,
-            })),
-        ),
+        SurrogateKind::StochasticSpikeOperator { mean, variance } => v
+            .visit::<M, AnySurrogate, GENERIC_CHUNK>(
+                model,
+                any(AnySurrogate::of(&ks::StochasticSpikeOperator {
+                    mean,
+                    variance,
+                })),
+            ),
     }
 }
 
@@ -227,12 +252,16 @@ pub fn forward<T: Element>(
     }
     impl<T: Element> LayerVisitor for Visit<'_, '_, T> {
         type Output = Result<(), KernelError>;
-        fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output {
+        fn visit<M: Model, S: Surrogate, const CHUNK: usize>(
+            self,
+            model: M,
+            surrogate: S,
+        ) -> Self::Output {
             let run = self.run;
             let params = run.kernel_params();
             let layer = Layer::new(model, surrogate, run.batch, run.neurons, &params)?
                 .with_seed(run.seed)
-                .with_chunk::<NATIVE_CHUNK>();
+                .with_chunk::<CHUNK>();
             let n = run.elements();
             let len = layer.sequence_len(run.steps)?;
             let stored = M::STATES.len() - usize::from(M::SPIKE_STATE.is_some());
@@ -337,12 +366,16 @@ pub fn backward<T: Element>(
     }
     impl<T: Element> LayerVisitor for Visit<'_, '_, T> {
         type Output = Result<(), KernelError>;
-        fn visit<M: Model, S: Surrogate>(self, model: M, surrogate: S) -> Self::Output {
+        fn visit<M: Model, S: Surrogate, const CHUNK: usize>(
+            self,
+            model: M,
+            surrogate: S,
+        ) -> Self::Output {
             let run = self.run;
             let params = run.kernel_params();
             let layer = Layer::new(model, surrogate, run.batch, run.neurons, &params)?
                 .with_seed(run.seed)
-                .with_chunk::<NATIVE_CHUNK>();
+                .with_chunk::<CHUNK>();
             let n = run.elements();
             let len = layer.sequence_len(run.steps)?;
             let saved = self.saved;
