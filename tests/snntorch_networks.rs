@@ -13,8 +13,10 @@
 //! computation on absolute values, from the runner's forward values).
 //!
 //! - **Dense outputs.** PyTorch's `nn.Linear` is `addmm` (its own blocking
-//!   and summation order, fused or not), the runner's dense layer sums in
-//!   its defined order. Each sums `k` products and a bias, a chain of at
+//!   and summation order, fused or not); the forward values here come from
+//!   the runner's defined order (`dense::forward`), the gradients from the
+//!   training runner, whose dense layers are `gemm` (blocked, fused
+//!   multiply-adds). Each sums `k` products and a bias, a chain of at
 //!   most `k + 1` roundings per term, so each is within `(k + 1) u M` of
 //!   the exact value (`M = sum |w x| + |b|`) and they differ by at most
 //!   `2 (k + 1) u M`.
