@@ -3,6 +3,9 @@
 //! - [`emulator`]: every generated vertex, compiled for this CPU by
 //!   `build.rs`, run by name with its fields and members bound by name and
 //!   checked against the compiled vertex;
+//! - [`graph`]: an IPU graph as Poplar names things (target presets,
+//!   tensors and their tile mapping, compute sets of vertex instances,
+//!   programs) and the checks Poplar and the IPU need it to pass;
 //! - [`layer`]: a spiking layer on those vertices (choosing them, preparing
 //!   and laying out the constants, running the passes, reducing the
 //!   parameter gradients), with the kernels' `Layer` API and results;
@@ -10,6 +13,7 @@
 //!   (`cpp/stand_in/poplar/`), and safe wrappers over the C++ that checks it.
 
 pub mod emulator;
+pub mod graph;
 pub mod layer;
 
 pub use layer::{ForwardVertices, SurrogateSpec, VertexLayer};

@@ -1,0 +1,319 @@
+//! The graph description and its checks: a well-formed graph of generated
+//! vertices validates; each kind of mistake is found and named.
+
+use snn_codelet_gen::{Direction, Element, MemberType};
+use snn_kernels::F16;
+use snn_poplar_host::emulator::{self, MemberValue};
+use snn_poplar_host::graph::{Graph, GraphError, Program, Target, TensorId, VertexId};
+
+const VERTEX: &str = "snn::LeakyFwdSeq<float,snn::subtract,snn::scalar>";
+const N: usize = 8;
+const STEPS: u32 = 3;
+
+fn target(tiles: u32) -> Target {
+    Target::custom("test", tiles, 6, 64 * 1024, 1e9).expect("a valid target")
+}
+
+/// Two vertices on tiles 0 and 1, each field's data in a tensor of its own
+/// (`[2][length]`, row k on tile k): what `validate` must accept.
+struct Built {
+    graph: Graph,
+    program: Program,
+    vertices: Vec<VertexId>,
+    tensors: Vec<(String, TensorId, usize)>,
+}
+
+fn build(steps_member: u32, connect_all: bool) -> Built {
+    let info = emulator::vertex(VERTEX).expect("the vertex is generated");
+    let mut graph = Graph::new(target(4));
+    let cs = graph.add_compute_set("forward");
+    let mut tensors = Vec::new();
+    for f in &info.fields {
+        let len = f.length.of(N, STEPS as usize).unwrap();
+        let t = graph.add_variable(f.element, &[2, len], &f.name).unwrap();
+        graph.set_tile_mapping(t, 0..len, 0).unwrap();
+        graph.set_tile_mapping(t, len..2 * len, 1).unwrap();
+        tensors.push((f.name.clone(), t, len));
+    }
+    let mut vertices = Vec::new();
+    for k in 0..2u32 {
+        let v = graph.add_vertex(cs, VERTEX, k).unwrap();
+        for (i, (name, t, len)) in tensors.iter().enumerate() {
+            if !connect_all && i == tensors.len() - 1 {
+                continue;
+            }
+            let at = k as usize * len;
+            graph.connect(v, name, t.region(at..at + len)).unwrap();
+        }
+        for m in &info.members {
+            let value = match m.ty {
+                MemberType::Unsigned => MemberValue::Unsigned(steps_member),
+                MemberType::Float => MemberValue::Float(0.5),
+                MemberType::Half => MemberValue::Half(F16::from_f32(0.5)),
+            };
+            graph.set_initial_value(v, &m.name, value).unwrap();
+        }
+        vertices.push(v);
+    }
+    Built {
+        graph,
+        program: Program::Sequence(vec![Program::Repeat(2, Box::new(Program::Execute(cs)))]),
+        vertices,
+        tensors,
+    }
+}
+
+fn errors(graph: &Graph, program: &Program) -> Vec<String> {
+    graph
+        .validate(program)
+        .expect_err("the graph must be refused")
+        .iter()
+        .map(GraphError::to_string)
+        .collect()
+}
+
+fn assert_one(found: &[String], needle: &str) {
+    assert!(
+        found.iter().any(|e| e.contains(needle)),
+        "no error mentions `{needle}`: {found:#?}"
+    );
+}
+
+#[test]
+fn a_well_formed_graph_of_generated_vertices_validates() {
+    let b = build(STEPS, true);
+    b.graph.validate(&b.program).expect("valid");
+    assert_eq!(b.graph.compute_sets()[0].vertices.len(), 2);
+}
+
+#[test]
+fn unconnected_fields_and_wrong_lengths_are_named() {
+    let b = build(STEPS, false);
+    let last = &b.tensors.last().unwrap().0;
+    assert_one(
+        &errors(&b.graph, &b.program),
+        &format!("field `{last}` is not connected"),
+    );
+    // steps = 4: the sequence fields hold 3 steps
+    let b = build(4, true);
+    let found = errors(&b.graph, &b.program);
+    assert_one(&found, "(steps x n with n = 8, steps = 4)");
+}
+
+#[test]
+fn mapping_gaps_overlaps_and_odd_half_intervals_are_refused() {
+    let mut graph = Graph::new(target(4));
+    let t = graph.add_variable(Element::Float, &[10], "gappy").unwrap();
+    graph.set_tile_mapping(t, 0..4, 0).unwrap();
+    graph.set_tile_mapping(t, 6..10, 1).unwrap();
+    let u = graph.add_variable(Element::Float, &[10], "twice").unwrap();
+    graph.set_tile_mapping(u, 0..6, 0).unwrap();
+    graph.set_tile_mapping(u, 5..10, 1).unwrap();
+    let h = graph.add_variable(Element::Half, &[10], "halves").unwrap();
+    graph.set_tile_mapping(h, 0..3, 0).unwrap();
+    graph.set_tile_mapping(h, 3..10, 1).unwrap();
+    let found = errors(&graph, &Program::Sequence(vec![]));
+    assert_one(&found, "tensor `gappy`: elements 4..6 are not mapped");
+    assert_one(&found, "tensor `twice`: element 5 is mapped twice");
+    assert_one(
+        &found,
+        "tensor `halves`: the interval on tile 1 starts at element 3",
+    );
+    // and what cannot be asked at all
+    assert!(graph.set_tile_mapping(t, 0..4, 9).is_err(), "no tile 9");
+    assert!(graph.set_tile_mapping(t, 8..12, 0).is_err(), "past the end");
+    assert!(graph
+        .add_variable(Element::Float, &[1 << 20, 1 << 20], "huge")
+        .is_err());
+    assert!(
+        graph.add_variable(Element::Float, &[1], "gappy").is_err(),
+        "a name twice"
+    );
+}
+
+#[test]
+fn data_on_another_tile_and_misaligned_fields_are_refused() {
+    // the same two vertices; the first field's data of vertex 1 on tile 2,
+    // and every field of vertex 1 one element into its interval
+    let info = emulator::vertex(VERTEX).unwrap();
+    let name = info.fields[0].name.clone();
+    let mut graph = Graph::new(target(4));
+    let cs = graph.add_compute_set("forward");
+    let mut ids = Vec::new();
+    for f in &info.fields {
+        let l = f.length.of(N, STEPS as usize).unwrap();
+        let id = graph
+            .add_variable(f.element, &[2 * l + 1], &f.name)
+            .unwrap();
+        let moved = f.name == name;
+        graph.set_tile_mapping(id, 0..l, 0).unwrap();
+        graph
+            .set_tile_mapping(id, l..2 * l + 1, if moved { 2 } else { 1 })
+            .unwrap();
+        ids.push((f.name.clone(), id, l));
+    }
+    for k in 0..2u32 {
+        let v = graph.add_vertex(cs, VERTEX, k).unwrap();
+        for (fname, id, l) in &ids {
+            // vertex 1 starts one element into its interval: 4 bytes, not 8
+            let at = if k == 0 { 0 } else { l + 1 };
+            graph.connect(v, fname, id.region(at..at + l)).unwrap();
+        }
+        for m in &info.members {
+            let value = match m.ty {
+                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
+                _ => MemberValue::Float(0.5),
+            };
+            graph.set_initial_value(v, &m.name, value).unwrap();
+        }
+    }
+    let found = errors(&graph, &Program::Execute(cs));
+    assert_one(&found, &format!("field `{name}`: elements"));
+    assert_one(&found, "mapped to tile 1");
+    assert_one(&found, "must be 8-byte aligned");
+}
+
+#[test]
+fn two_vertices_writing_one_region_in_a_compute_set_race() {
+    let info = emulator::vertex(VERTEX).unwrap();
+    let output = info
+        .fields
+        .iter()
+        .find(|f| f.direction == Direction::Output)
+        .expect("an output field");
+    let input = info
+        .fields
+        .iter()
+        .find(|f| f.direction == Direction::Input)
+        .expect("an input field");
+    // two vertices on tile 0 connected to the same regions
+    let mut graph = Graph::new(target(2));
+    let cs = graph.add_compute_set("racy");
+    let mut ids = Vec::new();
+    for f in &info.fields {
+        let l = f.length.of(N, STEPS as usize).unwrap();
+        let id = graph.add_variable(f.element, &[l], &f.name).unwrap();
+        graph.set_tile_mapping(id, 0..l, 0).unwrap();
+        ids.push((f.name.clone(), id, l));
+    }
+    for _ in 0..2 {
+        let v = graph.add_vertex(cs, VERTEX, 0).unwrap();
+        for (fname, id, l) in &ids {
+            graph.connect(v, fname, id.region(0..*l)).unwrap();
+        }
+        for m in &info.members {
+            let value = match m.ty {
+                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
+                _ => MemberValue::Float(0.5),
+            };
+            graph.set_initial_value(v, &m.name, value).unwrap();
+        }
+    }
+    let found = errors(&graph, &Program::Execute(cs));
+    assert_one(
+        &found,
+        &format!("(`{}`) and 1 (`{}`) both write", output.name, output.name),
+    );
+    // inputs read by both are fine: no race reported on them
+    assert!(
+        !found
+            .iter()
+            .any(|e| e.contains(&format!("(`{}`) and 1 (`{}`)", input.name, input.name))),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn vertices_members_and_programs_that_do_not_exist_are_refused() {
+    let mut b = build(STEPS, true);
+    let v = b.vertices[0];
+    let cs = b.graph.add_compute_set("more");
+    let e = b
+        .graph
+        .add_vertex(cs, "snn::NoSuchVertex<float>", 0)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("no generated vertex has this name"),
+        "{e}"
+    );
+    let e = b.graph.add_vertex(cs, VERTEX, 7).unwrap_err();
+    assert!(e.to_string().contains("tile 7 does not exist"), "{e}");
+    let (_, t, _) = b.tensors[0].clone();
+    let e = b.graph.connect(v, "wings", t.region(0..1)).unwrap_err();
+    assert!(e.to_string().contains("has no field `wings`"), "{e}");
+    let e = b
+        .graph
+        .set_initial_value(v, "steps", MemberValue::Float(3.0))
+        .unwrap_err();
+    assert!(e.to_string().contains("member `steps` is Unsigned"), "{e}");
+    let bad = Program::Sequence(vec![
+        Program::Copy {
+            from: t.region(0..4),
+            to: t.region(0..5),
+        },
+        Program::StreamIn {
+            stream: "in".into(),
+            to: t.region(0..100_000),
+        },
+    ]);
+    let found = errors(&b.graph, &bad);
+    assert_one(&found, "lengths and types must match");
+    assert_one(
+        &found,
+        "stream `in`: elements 0..100000 are not within tensor",
+    );
+}
+
+#[test]
+fn linear_mapping_maps_every_element_once_in_whole_grains() {
+    for (len, grain, min, tiles) in [
+        (1000usize, 4usize, 1usize, 6u32),
+        (7, 2, 1, 6),
+        (1_000_000, 8, 256, 1472),
+        (5, 8, 1, 3),
+    ] {
+        let mut graph = Graph::new(target(tiles));
+        let t = graph.add_variable(Element::Half, &[len], "x").unwrap();
+        let used = graph.map_linearly(t, grain, min).unwrap();
+        graph
+            .validate(&Program::Sequence(vec![]))
+            .expect("every element once");
+        let mapping = &graph.tensor(t).mapping;
+        assert_eq!(mapping.len(), used as usize);
+        for (k, (tile, r)) in mapping.iter().enumerate() {
+            assert_eq!(*tile, k as u32);
+            assert_eq!(r.start % grain, 0, "{len}/{grain}: whole grains");
+            if k + 1 < mapping.len() {
+                assert!(r.len() >= min, "{len}/{grain}: at least {min} per tile");
+            }
+        }
+        let sizes: Vec<usize> = mapping
+            .iter()
+            .map(|(_, r)| r.len().div_ceil(grain))
+            .collect();
+        let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(hi - lo <= 1, "{len}/{grain}: even in grains: {sizes:?}");
+    }
+}
+
+#[test]
+fn targets_are_the_seed_papers_chips_or_checked() {
+    let gc200 = Target::gc200();
+    assert_eq!(
+        (gc200.tiles, gc200.workers, gc200.bytes_per_tile),
+        (1472, 6, 624 * 1024)
+    );
+    assert_eq!(gc200.clock_hz, 1.33e9);
+    assert_eq!(Target::bow().clock_hz, 1.85e9);
+    assert_eq!(Target::preset("BOW"), Some(Target::bow()));
+    assert_eq!(Target::preset("gc300"), None);
+    for (tiles, workers, bytes, clock) in [
+        (0u32, 6u32, 1u64, 1.0f64),
+        (1, 0, 1, 1.0),
+        (1, 6, 0, 1.0),
+        (1, 6, 1, f64::NAN),
+        (1, 6, 1, -1.0),
+    ] {
+        assert!(Target::custom("bad", tiles, workers, bytes, clock).is_err());
+    }
+}
