@@ -317,3 +317,118 @@ fn targets_are_the_seed_papers_chips_or_checked() {
         assert!(Target::custom("bad", tiles, workers, bytes, clock).is_err());
     }
 }
+
+/// A value pattern with full mantissas around the threshold.
+fn pattern(len: usize, seed: u32) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let h = (i as u32 ^ seed).wrapping_mul(0x9E37_79B9).rotate_left(7);
+            (h >> 8) as f32 / (1u32 << 24) as f32 * 3.0 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn the_graph_emulator_runs_a_split_layer_as_one_vertex_over_all_elements() {
+    use snn_codelet_gen::Length;
+    use snn_poplar_host::emulator::{Buffer, RunOptions};
+    use snn_poplar_host::graph::run::{Engine, Values};
+
+    let info = emulator::vertex(VERTEX).unwrap();
+    let b = build(STEPS, true);
+    let mut engine = Engine::new(&b.graph, &b.program).expect("a valid graph");
+    let steps = STEPS as usize;
+    // the values of each field over all 2N elements, laid out as one vertex
+    // reads them ([rows][2N]), and the same values as the graph holds them
+    // ([vertex][rows][N])
+    let rows_of = |length: Length| match length {
+        Length::Elements => 1,
+        Length::StepsByElements => steps,
+        Length::RowsByElements(r) => r as usize,
+    };
+    let to_graph = |whole: &[f32], rows: usize| -> Vec<f32> {
+        let mut out = vec![0.0; whole.len()];
+        for k in 0..2 {
+            for r in 0..rows {
+                for i in 0..N {
+                    out[k * rows * N + r * N + i] = whole[r * 2 * N + k * N + i];
+                }
+            }
+        }
+        out
+    };
+    let mut whole: Vec<Vec<f32>> = Vec::new();
+    for (j, f) in info.fields.iter().enumerate() {
+        let rows = rows_of(f.length);
+        let values = pattern(rows * 2 * N, j as u32 + 1);
+        engine
+            .write_tensor(&f.name, Values::F32(to_graph(&values, rows)))
+            .unwrap();
+        whole.push(values);
+    }
+    engine.run(&b.program).expect("the program runs");
+    // the same vertex once over all 2N elements, twice (the program repeats)
+    let members: Vec<(&str, MemberValue)> = info
+        .members
+        .iter()
+        .map(|m| {
+            let v = match m.ty {
+                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
+                _ => MemberValue::Float(0.5),
+            };
+            (m.name.as_str(), v)
+        })
+        .collect();
+    for _ in 0..2 {
+        let mut fields: Vec<(&str, Buffer<'_>)> = info
+            .fields
+            .iter()
+            .zip(whole.iter_mut())
+            .map(|(f, v)| (f.name.as_str(), Buffer::F32Mut(v.as_mut_slice())))
+            .collect();
+        emulator::run_vertex(VERTEX, &mut fields, &members, RunOptions::default()).unwrap();
+    }
+    let mut compared = 0;
+    for (f, values) in info.fields.iter().zip(&whole) {
+        let expected = to_graph(values, rows_of(f.length));
+        let Values::F32(got) = engine.read_tensor(&f.name).unwrap() else {
+            panic!("float tensor");
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(got), bits(&expected), "field `{}`", f.name);
+        compared += got.len();
+    }
+    assert!(compared > 0);
+    // a stream in, a copy, a stream out
+    let (name, t, len) = b.tensors[0].clone();
+    let mut graph = b.graph.clone();
+    let out = graph
+        .add_variable(Element::Float, &[2 * len], "out")
+        .unwrap();
+    graph.map_linearly(out, 2, 1).unwrap();
+    let io = Program::Sequence(vec![
+        Program::StreamIn {
+            stream: "in".into(),
+            to: t.region(0..2 * len),
+        },
+        Program::Copy {
+            from: t.region(0..2 * len),
+            to: out.region(0..2 * len),
+        },
+        Program::StreamOut {
+            from: out.region(len..2 * len),
+            stream: "back".into(),
+        },
+    ]);
+    let mut engine = Engine::new(&graph, &io).unwrap();
+    let sent = pattern(2 * len, 99);
+    engine.push_stream("in", Values::F32(sent.clone()));
+    engine.run(&io).unwrap();
+    assert_eq!(
+        engine.stream_output("back"),
+        &[Values::F32(sent[len..].to_vec())],
+        "`{name}` through a copy"
+    );
+    let e = engine.run(&io).unwrap_err();
+    assert!(e.to_string().contains("`in` has no values left"), "{e}");
+}

@@ -19,9 +19,10 @@
 //! lie in one interval; its address is then the interval's plus its
 //! offset, which gives its alignment.
 //!
-//! This is the graph's description and its checks; building layers and
-//! running programs come on top of it.
+//! [`run::Engine`] runs a validated graph's programs on this CPU (the graph
+//! emulator). Building layers comes on top of these.
 
+pub mod run;
 pub mod target;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,291 @@
+//! The graph emulator: runs a validated [`Graph`]'s programs on this CPU.
+//!
+//! Every tensor's values live in host memory (the tiles' memories side by
+//! side); `Execute` runs each vertex of the compute set through
+//! [`emulator::run_vertex`], the generated C++ compiled for this CPU, on
+//! its fields' regions; `Copy` copies elements; `StreamIn` and `StreamOut`
+//! take and give the values of named host streams, in the order the
+//! program runs them. A compute set's vertices write disjoint regions and
+//! read nothing another one writes (the validator checks it), so running
+//! them one after the other gives what the IPU's parallel run gives.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use snn_codelet_gen::{Direction, Element};
+use snn_kernels::F16;
+
+use super::{ComputeSet, Graph, GraphError, Program, Region};
+use crate::emulator::{self, Buffer, EmulatorError, RunOptions};
+
+/// A tensor's values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+    /// `float` values.
+    F32(Vec<f32>),
+    /// `half` values.
+    F16(Vec<F16>),
+}
+
+impl Values {
+    fn zeros(element: Element, len: usize) -> Values {
+        match element {
+            Element::Float => Values::F32(vec![0.0; len]),
+            Element::Half => Values::F16(vec![F16::from_f32(0.0); len]),
+        }
+    }
+
+    fn slice(&self, r: &std::ops::Range<usize>) -> Values {
+        match self {
+            Values::F32(v) => Values::F32(v[r.clone()].to_vec()),
+            Values::F16(v) => Values::F16(v[r.clone()].to_vec()),
+        }
+    }
+
+    fn write(&mut self, at: usize, from: &Values) -> bool {
+        match (self, from) {
+            (Values::F32(v), Values::F32(f)) => v[at..at + f.len()].copy_from_slice(f),
+            (Values::F16(v), Values::F16(f)) => v[at..at + f.len()].copy_from_slice(f),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F32(v) => v.len(),
+            Values::F16(v) => v.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What went wrong running a program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// The graph or program did not validate.
+    Invalid(Vec<GraphError>),
+    /// A vertex failed (its binding was refused or its compute failed).
+    Vertex {
+        /// The compute set.
+        compute_set: String,
+        /// The vertex's index in it.
+        index: usize,
+        /// What the emulator said.
+        error: Box<EmulatorError>,
+    },
+    /// A stream had no values left, values of another type, or too few.
+    Stream(String),
+    /// A tensor given or asked for does not exist, or has another length or type.
+    Tensor(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Invalid(errors) => {
+                write!(f, "the graph is not valid:")?;
+                for e in errors {
+                    write!(f, "\n  {e}")?;
+                }
+                Ok(())
+            }
+            RunError::Vertex {
+                compute_set,
+                index,
+                error,
+            } => write!(f, "compute set `{compute_set}`, vertex {index}: {error}"),
+            RunError::Stream(p) => write!(f, "stream {p}"),
+            RunError::Tensor(p) => write!(f, "tensor {p}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A graph with its tensors' values, ready to run programs.
+pub struct Engine<'g> {
+    graph: &'g Graph,
+    memory: Vec<Values>,
+    /// Values waiting in each host-to-device stream, consumed in order.
+    streams_in: BTreeMap<String, Vec<Values>>,
+    /// Values each device-to-host stream gave, in order.
+    streams_out: BTreeMap<String, Vec<Values>>,
+    options: RunOptions,
+}
+
+impl<'g> Engine<'g> {
+    /// An engine for `graph` (every tensor zero) after checking it with
+    /// `program` ([`Graph::validate`]).
+    pub fn new(graph: &'g Graph, program: &Program) -> Result<Engine<'g>, RunError> {
+        graph.validate(program).map_err(RunError::Invalid)?;
+        Ok(Engine {
+            graph,
+            memory: graph
+                .tensors
+                .iter()
+                .map(|t| Values::zeros(t.element, t.len))
+                .collect(),
+            streams_in: BTreeMap::new(),
+            streams_out: BTreeMap::new(),
+            options: RunOptions::default(),
+        })
+    }
+
+    /// Runs every vertex with the worker-overlap check of the emulator.
+    pub fn with_worker_overlap_check(mut self) -> Self {
+        self.options.check_worker_overlap = true;
+        self
+    }
+
+    fn find(&self, name: &str) -> Result<usize, RunError> {
+        self.graph
+            .tensors
+            .iter()
+            .position(|t| t.name == name)
+            .ok_or_else(|| RunError::Tensor(format!("`{name}` does not exist")))
+    }
+
+    /// `engine.writeTensor(name, values)`: all of its values.
+    pub fn write_tensor(&mut self, name: &str, values: Values) -> Result<(), RunError> {
+        let k = self.find(name)?;
+        let current = &mut self.memory[k];
+        if current.len() != values.len() || !current.write(0, &values) {
+            return Err(RunError::Tensor(format!(
+                "`{name}` holds {} values of its type; {} of another length or type were given",
+                current.len(),
+                values.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// `engine.readTensor(name)`.
+    pub fn read_tensor(&self, name: &str) -> Result<&Values, RunError> {
+        Ok(&self.memory[self.find(name)?])
+    }
+
+    /// Queues `values` on the host-to-device stream `stream`.
+    pub fn push_stream(&mut self, stream: &str, values: Values) {
+        self.streams_in
+            .entry(stream.to_string())
+            .or_default()
+            .push(values);
+    }
+
+    /// What the device-to-host stream `stream` gave so far, in order.
+    pub fn stream_output(&self, stream: &str) -> &[Values] {
+        self.streams_out.get(stream).map_or(&[], Vec::as_slice)
+    }
+
+    /// Runs `program` (it must be the one the engine was checked with, or
+    /// one made of the same graph's parts: it is validated again).
+    pub fn run(&mut self, program: &Program) -> Result<(), RunError> {
+        self.graph.validate(program).map_err(RunError::Invalid)?;
+        self.run_checked(program)
+    }
+
+    fn run_checked(&mut self, program: &Program) -> Result<(), RunError> {
+        match program {
+            Program::Sequence(items) => {
+                for p in items {
+                    self.run_checked(p)?;
+                }
+            }
+            Program::Execute(cs) => self.execute(&self.graph.compute_sets[cs.0])?,
+            Program::Repeat(count, body) => {
+                for _ in 0..*count {
+                    self.run_checked(body)?;
+                }
+            }
+            Program::Copy { from, to } => {
+                let values = self.memory[from.tensor.0].slice(&from.range);
+                self.memory[to.tensor.0].write(to.range.start, &values);
+            }
+            Program::StreamIn { stream, to } => {
+                let queue = self.streams_in.entry(stream.clone()).or_default();
+                if queue.is_empty() {
+                    return Err(RunError::Stream(format!("`{stream}` has no values left")));
+                }
+                let values = queue.remove(0);
+                if values.len() != to.range.len()
+                    || !self.memory[to.tensor.0].write(to.range.start, &values)
+                {
+                    return Err(RunError::Stream(format!(
+                        "`{stream}`: {} values given, the region takes {} of tensor `{}`'s type",
+                        values.len(),
+                        to.range.len(),
+                        self.graph.tensors[to.tensor.0].name
+                    )));
+                }
+            }
+            Program::StreamOut { from, stream } => {
+                let values = self.memory[from.tensor.0].slice(&from.range);
+                self.streams_out
+                    .entry(stream.clone())
+                    .or_default()
+                    .push(values);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs each vertex of `cs` on copies of its regions, then writes its
+    /// outputs back (the validator guarantees no vertex reads what another
+    /// writes).
+    fn execute(&mut self, cs: &ComputeSet) -> Result<(), RunError> {
+        for (index, vertex) in cs.vertices.iter().enumerate() {
+            let info = emulator::vertex(&vertex.name).expect("validated");
+            let regions: Vec<(&str, &Region, bool)> = vertex
+                .fields
+                .iter()
+                .map(|(name, region)| {
+                    let writes = info
+                        .field(name)
+                        .is_some_and(|f| f.direction != Direction::Input);
+                    (name.as_str(), region, writes)
+                })
+                .collect();
+            let mut copies: Vec<Values> = regions
+                .iter()
+                .map(|(_, r, _)| self.memory[r.tensor.0].slice(&r.range))
+                .collect();
+            {
+                let mut fields: Vec<(&str, Buffer<'_>)> = regions
+                    .iter()
+                    .zip(copies.iter_mut())
+                    .map(|((name, _, _), values)| {
+                        let buffer = match values {
+                            Values::F32(v) => Buffer::F32Mut(v.as_mut_slice()),
+                            Values::F16(v) => Buffer::output(v.as_mut_slice()),
+                        };
+                        (*name, buffer)
+                    })
+                    .collect();
+                let members: Vec<(&str, _)> = vertex
+                    .members
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), *v))
+                    .collect();
+                emulator::run_vertex(&vertex.name, &mut fields, &members, self.options).map_err(
+                    |error| RunError::Vertex {
+                        compute_set: cs.name.clone(),
+                        index,
+                        error: Box::new(error),
+                    },
+                )?;
+            }
+            for ((_, region, writes), values) in regions.iter().zip(&copies) {
+                if *writes {
+                    self.memory[region.tensor.0].write(region.range.start, values);
+                }
+            }
+        }
+        Ok(())
+    }
+}
