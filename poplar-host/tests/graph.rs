@@ -432,3 +432,65 @@ fn the_graph_emulator_runs_a_split_layer_as_one_vertex_over_all_elements() {
     let e = engine.run(&io).unwrap_err();
     assert!(e.to_string().contains("`in` has no values left"), "{e}");
 }
+
+#[test]
+fn memory_is_counted_per_tile_and_a_graph_that_does_not_fit_is_refused() {
+    let b = build(STEPS, true);
+    let info = emulator::vertex(VERTEX).unwrap();
+    let report = b.graph.check_memory().expect("it fits 64 KiB tiles");
+    // by hand: each tile holds one row of every field tensor (8-byte rounded)
+    // and one vertex's state
+    let tensor_bytes: u64 = info
+        .fields
+        .iter()
+        .map(|f| ((f.length.of(N, STEPS as usize).unwrap() * 4) as u64).div_ceil(8) * 8)
+        .sum();
+    let state: u64 = info
+        .fields
+        .iter()
+        .map(|f| match f.layout {
+            snn_codelet_gen::Layout::Span => 8u64,
+            snn_codelet_gen::Layout::OnePtr => 4,
+        })
+        .sum::<u64>()
+        + 4 * info.members.len() as u64;
+    let state = state.div_ceil(8) * 8;
+    for tile in 0..2 {
+        assert_eq!(report.tiles[tile].tensors, tensor_bytes, "tile {tile}");
+        assert_eq!(report.tiles[tile].vertex_state, state, "tile {tile}");
+    }
+    assert_eq!(report.tiles_used(), 2);
+    assert_eq!(report.tiles[2].total(), 0);
+    assert_eq!(report.mean_used(), (tensor_bytes + state) as f64);
+
+    // a half tensor of 3 elements takes 8 bytes
+    let mut graph = Graph::new(target(1));
+    let h = graph.add_variable(Element::Half, &[3], "h").unwrap();
+    graph.set_tile_mapping(h, 0..3, 0).unwrap();
+    assert_eq!(graph.memory().tiles[0].tensors, 8);
+
+    // too much on one tile: refused, naming the tile, the bytes and what to do
+    let mut small = Graph::new(Target::custom("small", 2, 6, 1000, 1e9).unwrap());
+    let big = small.add_variable(Element::Float, &[300], "big").unwrap();
+    small.set_tile_mapping(big, 0..10, 0).unwrap();
+    small.set_tile_mapping(big, 10..300, 1).unwrap();
+    let e = small.check_memory().unwrap_err();
+    assert_eq!(
+        (e.tile, e.needed.total(), e.available, e.tiles_over),
+        (1, 1160, 1000, 1)
+    );
+    let message = e.to_string();
+    for needle in [
+        "tile 1 needs 1160 bytes and has 1000",
+        "time chunking",
+        "fp16",
+        "smaller batch",
+    ] {
+        assert!(message.contains(needle), "{message}");
+    }
+    // spread evenly, it fits
+    let mut even = Graph::new(Target::custom("small", 2, 6, 1000, 1e9).unwrap());
+    let t = even.add_variable(Element::Float, &[300], "big").unwrap();
+    even.map_linearly(t, 2, 1).unwrap();
+    assert_eq!(even.check_memory().unwrap().max().1.total(), 600);
+}
