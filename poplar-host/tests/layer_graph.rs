@@ -1,0 +1,191 @@
+//! A layer's forward pass as an IPU graph (elements split over tiles, one
+//! multi-step vertex per tile), run by the graph emulator, against the
+//! native kernels: the same spikes and states, bit for bit, in fp32 and
+//! fp16, scalar and per-neuron parameters, element counts that do not
+//! divide evenly over the tiles.
+
+use snn_kernels::layer::{Layer, Param};
+use snn_kernels::model::Reset;
+use snn_kernels::models::{Leaky, Synaptic};
+use snn_kernels::surrogate::Atan;
+use snn_kernels::{Model, F16};
+use snn_poplar_host::emulator::Element;
+use snn_poplar_host::graph::run::{Engine, Values};
+use snn_poplar_host::graph::Target;
+use snn_poplar_host::{SurrogateSpec, VertexLayer};
+
+fn pattern(len: usize, seed: u32) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let h = (i as u32 ^ seed).wrapping_mul(0x9E37_79B9).rotate_left(11);
+            (h >> 8) as f32 / (1u32 << 24) as f32 * 2.5 - 0.5
+        })
+        .collect()
+}
+
+trait Host: Element {
+    fn values(v: Vec<Self>) -> Values;
+    fn of(v: &Values) -> Vec<Self>;
+}
+
+impl Host for f32 {
+    fn values(v: Vec<f32>) -> Values {
+        Values::F32(v)
+    }
+    fn of(v: &Values) -> Vec<f32> {
+        match v {
+            Values::F32(v) => v.clone(),
+            Values::F16(_) => panic!("a float tensor"),
+        }
+    }
+}
+
+impl Host for F16 {
+    fn values(v: Vec<F16>) -> Values {
+        Values::F16(v)
+    }
+    fn of(v: &Values) -> Vec<F16> {
+        match v {
+            Values::F16(v) => v.clone(),
+            Values::F32(_) => panic!("a half tensor"),
+        }
+    }
+}
+
+fn check<M: Model, T: Host>(
+    model: M,
+    batch: usize,
+    neurons: usize,
+    steps: usize,
+    per_neuron: bool,
+    tiles: u32,
+) {
+    let per: Vec<Vec<T>> = M::PARAMS
+        .iter()
+        .enumerate()
+        .map(|(k, _)| {
+            (0..neurons)
+                .map(|m| T::constant(0.5 + 0.4 * ((m + k) % 5) as f64 / 5.0))
+                .collect()
+        })
+        .collect();
+    let params: Vec<Param<'_, T>> = per
+        .iter()
+        .map(|v| {
+            if per_neuron {
+                Param::PerNeuron(v)
+            } else {
+                Param::Scalar(v[0])
+            }
+        })
+        .collect();
+    let n = batch * neurons;
+    let inputs: Vec<Vec<T>> = (0..M::INPUTS.len())
+        .map(|k| {
+            pattern(steps * n, k as u32 + 1)
+                .into_iter()
+                .map(|x| T::constant(x as f64))
+                .collect()
+        })
+        .collect();
+    let initial: Vec<Vec<T>> = (0..M::STATES.len())
+        .map(|k| {
+            pattern(n, 40 + k as u32)
+                .into_iter()
+                .map(|x| T::constant(x as f64 * 0.5))
+                .collect()
+        })
+        .collect();
+    let stored: Vec<usize> = (0..M::STATES.len())
+        .filter(|&k| Some(k) != M::SPIKE_STATE)
+        .collect();
+
+    // the native kernels
+    let kernels = Layer::new(model, Atan::default(), batch, neurons, &params).unwrap();
+    let mut spikes = vec![T::zero(); steps * n];
+    let mut states = vec![vec![T::zero(); steps * n]; stored.len()];
+    {
+        let input_refs: Vec<&[T]> = inputs.iter().map(Vec::as_slice).collect();
+        let initial_refs: Vec<&[T]> = initial.iter().map(Vec::as_slice).collect();
+        let mut refs: Vec<&mut [T]> = states.iter_mut().map(Vec::as_mut_slice).collect();
+        kernels
+            .forward(steps, &input_refs, &initial_refs, &mut spikes, &mut refs)
+            .unwrap();
+    }
+
+    // the graph, run by the emulator
+    let layer = VertexLayer::new(
+        model,
+        SurrogateSpec::of(&Atan::default()),
+        batch,
+        neurons,
+        &params,
+    )
+    .unwrap();
+    let target = Target::custom("test", tiles, 6, 624 * 1024, 1.33e9).unwrap();
+    let (g, constants) = layer.forward_graph(steps, target, tiles).unwrap();
+    assert!(g.blocks.len() > 1 || tiles == 1, "the layer is split");
+    let mut engine = Engine::new(&g.graph, &g.program).unwrap();
+    let info =
+        snn_poplar_host::emulator::vertex(&g.graph.compute_sets()[0].vertices[0].name).unwrap();
+    use snn_codelet_gen::FieldRole;
+    for (name, rows) in &g.fields {
+        let f = info.field(name).unwrap();
+        let data: Option<&[T]> = match f.role {
+            FieldRole::Input(k) => Some(&inputs[k]),
+            FieldRole::InitialState(k) => Some(&initial[k]),
+            _ => None,
+        };
+        if let Some(data) = data {
+            engine
+                .write_tensor(name, T::values(g.to_blocks(data, *rows, n, T::zero())))
+                .unwrap();
+        }
+    }
+    for (name, values) in constants {
+        engine.write_tensor(&name, T::values(values)).unwrap();
+    }
+    engine.run(&g.program).unwrap();
+    let bits = |v: &[T]| {
+        v.iter()
+            .map(|&x| Into::<f64>::into(x).to_bits())
+            .collect::<Vec<u64>>()
+    };
+    for (name, rows) in &g.fields {
+        let f = info.field(name).unwrap();
+        let expected: &[T] = match f.role {
+            FieldRole::Spikes => &spikes,
+            FieldRole::State(k) => &states[stored.iter().position(|&s| s == k).unwrap()],
+            _ => continue,
+        };
+        let mut got = vec![T::zero(); expected.len()];
+        g.from_blocks(
+            &T::of(engine.read_tensor(name).unwrap()),
+            *rows,
+            n,
+            &mut got,
+        );
+        assert_eq!(
+            bits(&got),
+            bits(expected),
+            "{} {name}: graph vs kernels",
+            M::NAME
+        );
+    }
+}
+
+#[test]
+fn a_leaky_layer_split_over_tiles_equals_the_kernels_in_fp32_and_fp16() {
+    for per_neuron in [false, true] {
+        check::<_, f32>(Leaky::new(Reset::Subtract, true), 3, 37, 5, per_neuron, 4);
+        check::<_, F16>(Leaky::new(Reset::Zero, false), 3, 37, 5, per_neuron, 4);
+    }
+    // more tiles than groups of elements: one group per tile
+    check::<_, f32>(Leaky::new(Reset::Subtract, true), 1, 10, 3, false, 1472);
+}
+
+#[test]
+fn a_synaptic_layer_split_over_tiles_equals_the_kernels() {
+    check::<_, f32>(Synaptic::new(Reset::Subtract, true), 2, 29, 4, true, 3);
+    check::<_, F16>(Synaptic::new(Reset::Subtract, true), 2, 29, 4, false, 5);
+}
