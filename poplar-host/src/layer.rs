@@ -547,12 +547,15 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
 /// Values for tensors, by name.
 pub type NamedValues<T> = Vec<(String, Vec<T>)>;
 
-/// A layer's forward pass as an IPU graph: the elements split over tiles,
-/// one multi-step vertex per tile ([`VertexLayer::forward_graph`]).
+/// A layer's forward or backward pass as an IPU graph: the elements split
+/// over tiles, one multi-step vertex per tile
+/// ([`VertexLayer::forward_graph`], [`VertexLayer::backward_graph`]).
 #[derive(Clone, Debug)]
-pub struct ForwardGraph {
+pub struct LayerGraph {
     /// The graph.
     pub graph: crate::graph::Graph,
+    /// The vertex every tile runs.
+    pub vertex: &'static str,
     /// Its program: one compute set, executed once.
     pub program: crate::graph::Program,
     /// Each vertex's elements `[start, end)` of the padded layer, in tile order.
@@ -561,7 +564,7 @@ pub struct ForwardGraph {
     pub fields: Vec<(String, usize)>,
 }
 
-impl ForwardGraph {
+impl LayerGraph {
     /// `[rows][elements]` values (elements as the layer counts them, the
     /// padding `fill`) in the graph's layout: each vertex's `[rows][n]`
     /// block after the previous one's.
@@ -587,7 +590,7 @@ impl ForwardGraph {
         out
     }
 
-    /// The inverse of [`ForwardGraph::to_blocks`] (the padding dropped).
+    /// The inverse of [`LayerGraph::to_blocks`] (the padding dropped).
     pub fn from_blocks<T: Copy>(&self, blocks: &[T], rows: usize, elements: usize, out: &mut [T]) {
         let mut at = 0;
         for b in &self.blocks {
@@ -621,10 +624,34 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         steps: usize,
         target: crate::graph::Target,
         tiles: u32,
-    ) -> Result<(ForwardGraph, NamedValues<T>), crate::graph::GraphError> {
+    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
+        self.sequence_graph(VertexKind::ForwardSequence, steps, target, tiles)
+    }
+
+    /// The backward pass through time as a graph, split as
+    /// [`VertexLayer::forward_graph`] splits the forward one, with one
+    /// `...BwdSeq` vertex per tile. Its `GradPrepared` tensor holds each
+    /// element's sums of the prepared constants' gradients; the host
+    /// reduces them with `Layer::reduce_param_grads` (the kernels' order).
+    pub fn backward_graph(
+        &self,
+        steps: usize,
+        target: crate::graph::Target,
+        tiles: u32,
+    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
+        self.sequence_graph(VertexKind::BackwardSequence, steps, target, tiles)
+    }
+
+    fn sequence_graph(
+        &self,
+        kind: VertexKind,
+        steps: usize,
+        target: crate::graph::Target,
+        tiles: u32,
+    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
         use crate::graph::{Graph, GraphError, Program};
         let name = self
-            .vertex(VertexKind::ForwardSequence)
+            .vertex(kind)
             .map_err(|e| GraphError::Program(e.to_string()))?;
         let vertex = crate::emulator::vertex(name).expect("found in the manifest");
         let steps_u32 = u32::try_from(steps)
@@ -645,7 +672,10 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             start = end;
         }
         let mut graph = Graph::new(target);
-        let cs = graph.add_compute_set("forward");
+        let cs = graph.add_compute_set(match kind {
+            VertexKind::BackwardSequence => "backward",
+            _ => "forward",
+        });
         let mut fields = Vec::new();
         let mut tensors = Vec::new();
         for f in &vertex.fields {
@@ -679,7 +709,8 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                 graph.set_initial_value(v, &m.name, value)?;
             }
         }
-        let layout = ForwardGraph {
+        let layout = LayerGraph {
+            vertex: name,
             graph,
             program: Program::Execute(cs),
             blocks,

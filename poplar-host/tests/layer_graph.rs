@@ -1,10 +1,12 @@
-//! A layer's forward pass as an IPU graph (elements split over tiles, one
-//! multi-step vertex per tile), run by the graph emulator, against the
-//! native kernels: the same spikes and states, bit for bit, in fp32 and
-//! fp16, scalar and per-neuron parameters, element counts that do not
-//! divide evenly over the tiles.
+//! A layer's forward and backward passes as IPU graphs (elements split over
+//! tiles, one multi-step vertex per tile), run by the graph emulator,
+//! against the native kernels: the same spikes, states and gradients (the
+//! parameter gradients reduced by the host in the kernels' order), bit for
+//! bit, in fp32 and fp16, scalar and per-neuron parameters, element counts
+//! that do not divide evenly over the tiles.
 
-use snn_kernels::layer::{Layer, Param};
+use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
+use snn_kernels::model::no_gradient;
 use snn_kernels::model::Reset;
 use snn_kernels::models::{Leaky, Synaptic};
 use snn_kernels::surrogate::Atan;
@@ -172,6 +174,92 @@ fn check<M: Model, T: Host>(
             M::NAME
         );
     }
+    // backward: the kernels
+    let grad_spikes: Vec<T> = pattern(steps * n, 77)
+        .into_iter()
+        .map(|x| T::constant(x as f64 * 0.25))
+        .collect();
+    let mut gi = vec![vec![T::zero(); steps * n]; M::INPUTS.len()];
+    let mut g0 = vec![vec![T::zero(); n]; M::STATES.len()];
+    let mut gp: Vec<Vec<T>> = per
+        .iter()
+        .map(|v| vec![T::zero(); if per_neuron { v.len() } else { 1 }])
+        .collect();
+    {
+        let input_refs: Vec<&[T]> = inputs.iter().map(Vec::as_slice).collect();
+        let initial_refs: Vec<&[T]> = initial.iter().map(Vec::as_slice).collect();
+        let state_refs: Vec<&[T]> = states.iter().map(Vec::as_slice).collect();
+        let mut gi_refs: Vec<&mut [T]> = gi.iter_mut().map(Vec::as_mut_slice).collect();
+        let mut g0_refs: Vec<&mut [T]> = g0.iter_mut().map(Vec::as_mut_slice).collect();
+        let mut gp_refs: Vec<&mut [T]> = gp.iter_mut().map(Vec::as_mut_slice).collect();
+        kernels
+            .backward(
+                steps,
+                Saved::new(&input_refs, &initial_refs, &spikes, &state_refs),
+                OutputGrads::new(&grad_spikes, &[]),
+                InputGrads::new(&mut gi_refs, &mut g0_refs, &mut gp_refs),
+            )
+            .unwrap();
+    }
+    // backward: the graph
+    let target = Target::custom("test", tiles, 6, 624 * 1024, 1.33e9).unwrap();
+    let (g, constants) = layer.backward_graph(steps, target, tiles).unwrap();
+    let mut engine = Engine::new(&g.graph, &g.program).unwrap();
+    let info = snn_poplar_host::emulator::vertex(g.vertex).unwrap();
+    let no_loss = vec![no_gradient::<T>(); steps * n];
+    for (name, rows) in &g.fields {
+        let f = info.field(name).unwrap();
+        let data: Option<&[T]> = match f.role {
+            FieldRole::Input(k) => Some(&inputs[k]),
+            FieldRole::InitialState(k) => Some(&initial[k]),
+            FieldRole::Spikes => Some(&spikes),
+            FieldRole::State(k) => Some(&states[stored.iter().position(|&s| s == k).unwrap()]),
+            FieldRole::GradSpikes => Some(&grad_spikes),
+            FieldRole::GradState(_) => Some(&no_loss),
+            _ => None,
+        };
+        if let Some(data) = data {
+            engine
+                .write_tensor(name, T::values(g.to_blocks(data, *rows, n, T::zero())))
+                .unwrap();
+        }
+    }
+    for (name, values) in constants {
+        engine.write_tensor(&name, T::values(values)).unwrap();
+    }
+    engine.run(&g.program).unwrap();
+    let read = |name: &str, rows: usize| {
+        let mut out = vec![T::zero(); rows * n];
+        g.from_blocks(&T::of(engine.read_tensor(name).unwrap()), rows, n, &mut out);
+        out
+    };
+    let mut compared = 0;
+    for (name, rows) in &g.fields {
+        let f = info.field(name).unwrap();
+        match f.role {
+            FieldRole::GradInput(k) => {
+                assert_eq!(bits(&read(name, *rows)), bits(&gi[k]), "{} {name}", M::NAME);
+                compared += 1;
+            }
+            FieldRole::GradInitialState(k) => {
+                assert_eq!(bits(&read(name, *rows)), bits(&g0[k]), "{} {name}", M::NAME);
+                compared += 1;
+            }
+            FieldRole::GradPrepared => {
+                let sums = read(name, *rows);
+                let mut graph_gp: Vec<Vec<T>> =
+                    gp.iter().map(|v| vec![T::zero(); v.len()]).collect();
+                let mut refs: Vec<&mut [T]> = graph_gp.iter_mut().map(Vec::as_mut_slice).collect();
+                kernels.reduce_param_grads(&sums, &mut refs).unwrap();
+                for (k, (a, b)) in graph_gp.iter().zip(&gp).enumerate() {
+                    assert_eq!(bits(a), bits(b), "{} parameter {k} gradient", M::NAME);
+                }
+                compared += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(compared >= 3, "the gradients were compared");
 }
 
 #[test]
