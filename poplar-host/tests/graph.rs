@@ -14,6 +14,25 @@ fn target(tiles: u32) -> Target {
     Target::custom("test", tiles, 6, 64 * 1024, 1e9).expect("a valid target")
 }
 
+/// The value every test gives a member of type `ty`: `steps` for the
+/// unsigned one, 0.5 for the others.
+fn member_value(ty: MemberType, steps: u32) -> MemberValue {
+    match ty {
+        MemberType::Unsigned => MemberValue::Unsigned(steps),
+        MemberType::Float => MemberValue::Float(0.5),
+        MemberType::Half => MemberValue::Half(F16::from_f32(0.5)),
+    }
+}
+
+/// Sets every member of `VERTEX` instance `v` ([`member_value`]).
+fn set_members(graph: &mut Graph, v: VertexId, steps: u32) {
+    for m in &emulator::vertex(VERTEX).unwrap().members {
+        graph
+            .set_initial_value(v, &m.name, member_value(m.ty, steps))
+            .unwrap();
+    }
+}
+
 /// Two vertices on tiles 0 and 1, each field's data in a tensor of its own
 /// (`[2][length]`, row k on tile k): what `validate` must accept.
 struct Built {
@@ -45,14 +64,7 @@ fn build(steps_member: u32, connect_all: bool) -> Built {
             let at = k as usize * len;
             graph.connect(v, name, t.region(at..at + len)).unwrap();
         }
-        for m in &info.members {
-            let value = match m.ty {
-                MemberType::Unsigned => MemberValue::Unsigned(steps_member),
-                MemberType::Float => MemberValue::Float(0.5),
-                MemberType::Half => MemberValue::Half(F16::from_f32(0.5)),
-            };
-            graph.set_initial_value(v, &m.name, value).unwrap();
-        }
+        set_members(&mut graph, v, steps_member);
         vertices.push(v);
     }
     Built {
@@ -159,13 +171,7 @@ fn data_on_another_tile_and_misaligned_fields_are_refused() {
             let at = if k == 0 { 0 } else { l + 1 };
             graph.connect(v, fname, id.region(at..at + l)).unwrap();
         }
-        for m in &info.members {
-            let value = match m.ty {
-                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
-                _ => MemberValue::Float(0.5),
-            };
-            graph.set_initial_value(v, &m.name, value).unwrap();
-        }
+        set_members(&mut graph, v, STEPS);
     }
     let found = errors(&graph, &Program::Execute(cs));
     assert_one(&found, &format!("field `{name}`: elements"));
@@ -201,13 +207,7 @@ fn two_vertices_writing_one_region_in_a_compute_set_race() {
         for (fname, id, l) in &ids {
             graph.connect(v, fname, id.region(0..*l)).unwrap();
         }
-        for m in &info.members {
-            let value = match m.ty {
-                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
-                _ => MemberValue::Float(0.5),
-            };
-            graph.set_initial_value(v, &m.name, value).unwrap();
-        }
+        set_members(&mut graph, v, STEPS);
     }
     let found = errors(&graph, &Program::Execute(cs));
     assert_one(
@@ -371,13 +371,7 @@ fn the_graph_emulator_runs_a_split_layer_as_one_vertex_over_all_elements() {
     let members: Vec<(&str, MemberValue)> = info
         .members
         .iter()
-        .map(|m| {
-            let v = match m.ty {
-                MemberType::Unsigned => MemberValue::Unsigned(STEPS),
-                _ => MemberValue::Float(0.5),
-            };
-            (m.name.as_str(), v)
-        })
+        .map(|m| (m.name.as_str(), member_value(m.ty, STEPS)))
         .collect();
     for _ in 0..2 {
         let mut fields: Vec<(&str, Buffer<'_>)> = info

@@ -5,6 +5,7 @@
 //! bit, in fp32 and fp16, scalar and per-neuron parameters, element counts
 //! that do not divide evenly over the tiles.
 
+use snn_codelet_gen::FieldRole;
 use snn_kernels::layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::model::no_gradient;
 use snn_kernels::model::Reset;
@@ -14,6 +15,7 @@ use snn_kernels::{Model, F16};
 use snn_poplar_host::emulator::Element;
 use snn_poplar_host::graph::run::{Engine, Values};
 use snn_poplar_host::graph::Target;
+use snn_poplar_host::layer::{LayerGraph, NamedValues};
 use snn_poplar_host::{SurrogateSpec, VertexLayer};
 
 fn pattern(len: usize, seed: u32) -> Vec<f32> {
@@ -52,6 +54,31 @@ impl Host for F16 {
             Values::F32(_) => panic!("a half tensor"),
         }
     }
+}
+
+/// Runs `g` on the graph emulator with each field that `data` gives
+/// (`[rows][n]` values, put into the graph's layout) and the per-element
+/// `constants` written first.
+fn run_graph<'g, 'd, T: Host>(
+    g: &'g LayerGraph,
+    constants: NamedValues<T>,
+    n: usize,
+    data: impl Fn(FieldRole) -> Option<&'d [T]>,
+) -> Engine<'g> {
+    let info = snn_poplar_host::emulator::vertex(g.vertex).unwrap();
+    let mut engine = Engine::new(&g.graph, &g.program).unwrap();
+    for (name, rows) in &g.fields {
+        if let Some(values) = data(info.field(name).unwrap().role) {
+            engine
+                .write_tensor(name, T::values(g.to_blocks(values, *rows, n, T::zero())))
+                .unwrap();
+        }
+    }
+    for (name, values) in constants {
+        engine.write_tensor(&name, T::values(values)).unwrap();
+    }
+    engine.run(&g.program).unwrap();
+    engine
 }
 
 fn check<M: Model, T: Host>(
@@ -127,27 +154,12 @@ fn check<M: Model, T: Host>(
     let target = Target::custom("test", tiles, 6, 624 * 1024, 1.33e9).unwrap();
     let (g, constants) = layer.forward_graph(steps, target, tiles).unwrap();
     assert!(g.blocks.len() > 1 || tiles == 1, "the layer is split");
-    let mut engine = Engine::new(&g.graph, &g.program).unwrap();
-    let info =
-        snn_poplar_host::emulator::vertex(&g.graph.compute_sets()[0].vertices[0].name).unwrap();
-    use snn_codelet_gen::FieldRole;
-    for (name, rows) in &g.fields {
-        let f = info.field(name).unwrap();
-        let data: Option<&[T]> = match f.role {
-            FieldRole::Input(k) => Some(&inputs[k]),
-            FieldRole::InitialState(k) => Some(&initial[k]),
-            _ => None,
-        };
-        if let Some(data) = data {
-            engine
-                .write_tensor(name, T::values(g.to_blocks(data, *rows, n, T::zero())))
-                .unwrap();
-        }
-    }
-    for (name, values) in constants {
-        engine.write_tensor(&name, T::values(values)).unwrap();
-    }
-    engine.run(&g.program).unwrap();
+    let info = snn_poplar_host::emulator::vertex(g.vertex).unwrap();
+    let engine = run_graph(&g, constants, n, |role| match role {
+        FieldRole::Input(k) => Some(&inputs[k]),
+        FieldRole::InitialState(k) => Some(&initial[k]),
+        _ => None,
+    });
     let bits = |v: &[T]| {
         v.iter()
             .map(|&x| Into::<f64>::into(x).to_bits())
@@ -204,30 +216,17 @@ fn check<M: Model, T: Host>(
     // backward: the graph
     let target = Target::custom("test", tiles, 6, 624 * 1024, 1.33e9).unwrap();
     let (g, constants) = layer.backward_graph(steps, target, tiles).unwrap();
-    let mut engine = Engine::new(&g.graph, &g.program).unwrap();
     let info = snn_poplar_host::emulator::vertex(g.vertex).unwrap();
     let no_loss = vec![no_gradient::<T>(); steps * n];
-    for (name, rows) in &g.fields {
-        let f = info.field(name).unwrap();
-        let data: Option<&[T]> = match f.role {
-            FieldRole::Input(k) => Some(&inputs[k]),
-            FieldRole::InitialState(k) => Some(&initial[k]),
-            FieldRole::Spikes => Some(&spikes),
-            FieldRole::State(k) => Some(&states[stored.iter().position(|&s| s == k).unwrap()]),
-            FieldRole::GradSpikes => Some(&grad_spikes),
-            FieldRole::GradState(_) => Some(&no_loss),
-            _ => None,
-        };
-        if let Some(data) = data {
-            engine
-                .write_tensor(name, T::values(g.to_blocks(data, *rows, n, T::zero())))
-                .unwrap();
-        }
-    }
-    for (name, values) in constants {
-        engine.write_tensor(&name, T::values(values)).unwrap();
-    }
-    engine.run(&g.program).unwrap();
+    let engine = run_graph(&g, constants, n, |role| match role {
+        FieldRole::Input(k) => Some(&inputs[k]),
+        FieldRole::InitialState(k) => Some(&initial[k]),
+        FieldRole::Spikes => Some(&spikes),
+        FieldRole::State(k) => Some(&states[stored.iter().position(|&s| s == k).unwrap()]),
+        FieldRole::GradSpikes => Some(&grad_spikes),
+        FieldRole::GradState(_) => Some(&no_loss),
+        _ => None,
+    });
     let read = |name: &str, rows: usize| {
         let mut out = vec![T::zero(); rows * n];
         g.from_blocks(&T::of(engine.read_tensor(name).unwrap()), rows, n, &mut out);

@@ -677,6 +677,19 @@ impl Graph {
         errors
     }
 
+    /// Checks `program` alone against this graph: what it refers to exists
+    /// and its copies match (the part of [`Graph::validate`] that depends
+    /// on the program).
+    pub fn validate_program(&self, program: &Program) -> Result<(), Vec<GraphError>> {
+        let mut errors = Vec::new();
+        self.check_program(program, &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     fn check_program(&self, program: &Program, errors: &mut Vec<GraphError>) {
         let region_ok = |r: &Region, what: &str, errors: &mut Vec<GraphError>| match self
             .tensors

@@ -183,10 +183,13 @@ impl<'g> Engine<'g> {
         self.streams_out.get(stream).map_or(&[], Vec::as_slice)
     }
 
-    /// Runs `program` (it must be the one the engine was checked with, or
-    /// one made of the same graph's parts: it is validated again).
+    /// Runs `program`: the one the engine was checked with, or another one
+    /// over the same graph (the graph was validated by [`Engine::new`]; the
+    /// program alone is checked here).
     pub fn run(&mut self, program: &Program) -> Result<(), RunError> {
-        self.graph.validate(program).map_err(RunError::Invalid)?;
+        self.graph
+            .validate_program(program)
+            .map_err(RunError::Invalid)?;
         self.run_checked(program)
     }
 
