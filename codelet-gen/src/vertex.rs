@@ -140,7 +140,11 @@ pub enum FieldRole {
     GradInput(usize),
     /// `dL/d initial state k`.
     GradInitialState(usize),
-    /// Per element, `dL/d prepared constant k` summed over time, row `k`.
+    /// `dL/d state k` after the last step, flowing in from later steps
+    /// (`-0` when none: a pass that is not split in time).
+    GradFinalState(usize),
+    /// Per element, `dL/d prepared constant k` summed over time, row `k`,
+    /// added to what the field holds (`-0` to start a sum).
     GradPrepared,
     /// Prepared constant `k`, one value per element.
     Prepared(usize),

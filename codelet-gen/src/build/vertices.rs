@@ -21,18 +21,6 @@ use crate::vertex::{
 /// reads as `float2` or `half4`.
 const FIELD_ALIGNMENT: u32 = 8;
 
-/// `-0`, where every gradient sum starts.
-fn negative_zero(precision: Float) -> Operand {
-    let bits = match precision {
-        Float::Binary16 => 0x8000,
-        Float::Binary32 => 0x8000_0000,
-    };
-    Operand::Const {
-        ty: Ty::Float(precision),
-        bits,
-    }
-}
-
 /// What a vertex class is built for.
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
@@ -641,13 +629,25 @@ pub fn backward_sequence(target: Target<'_>) -> VertexDef {
         Length::Elements,
         |s| format!("dL/d initial `{s}`"),
     );
+    // the gradients flowing into the states after the last step: -0 for a
+    // whole sequence, the next chunk's `grad_initial_*` for a time chunk
+    let grad_final = b.fields(
+        &states,
+        |s| format!("grad_final_{s}"),
+        FieldRole::GradFinalState,
+        Direction::Input,
+        Length::Elements,
+        |s| format!("dL/d `{s}` after the last step, from later steps (-0 where none)"),
+    );
     let rows = u32::try_from(model.prepared.len()).expect("a handful of prepared constants");
     let grad_prepared = b.field(
         "grad_prepared".into(),
         FieldRole::GradPrepared,
-        Direction::Output,
+        Direction::InOut,
         Length::RowsByElements(rows),
-        "per element, dL/d each prepared constant summed over time (row k: constant k)".into(),
+        "per element, dL/d each prepared constant summed over time (row k: constant k), \
+         added to what it holds (-0 to start)"
+            .into(),
     );
     let mut ids: Vec<Id> = step.grad_prev.clone();
     ids.extend(&step.grad_inputs);
@@ -659,12 +659,15 @@ pub fn backward_sequence(target: Target<'_>) -> VertexDef {
         bindings.push((Role::SurrogateConstant(k), Operand::Member(member)));
     }
     // the sums the sweep carries (gradients into the states, and of the
-    // prepared constants), both starting at -0
-    let carries = b.registers(&mut elements, &model.states, "carry_", |_| {
-        negative_zero(precision)
+    // prepared constants), continuing what the fields hold: a sequence split
+    // in time chunks sums exactly as the whole sequence does
+    let carries = b.registers(&mut elements, &model.states, "carry_", |k| Operand::Load {
+        field: grad_final[k],
+        index: Index::Element,
     });
-    let sums = b.registers(&mut elements, &model.prepared, "sum_", |_| {
-        negative_zero(precision)
+    let sums = b.registers(&mut elements, &model.prepared, "sum_", |k| Operand::Load {
+        field: grad_prepared,
+        index: Index::Row(k as u32),
     });
     bindings.extend(
         carries

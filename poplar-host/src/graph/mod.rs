@@ -167,6 +167,8 @@ pub enum GraphError {
     /// A program that refers to what is not there, or copies between
     /// regions that do not match.
     Program(String),
+    /// A graph that does not fit the target's tile memory, however split.
+    Memory(String),
 }
 
 impl fmt::Display for GraphError {
@@ -180,6 +182,7 @@ impl fmt::Display for GraphError {
                 problem,
             } => write!(f, "compute set `{compute_set}`: {problem}"),
             GraphError::Program(p) => write!(f, "program: {p}"),
+            GraphError::Memory(p) => write!(f, "memory: {p}"),
         }
     }
 }

@@ -23,6 +23,10 @@ use snn_kernels::model::{no_gradient, Model, MAX_PARAMS};
 use snn_kernels::surrogate::{Surrogate, SurrogateConstants, MAX_SURROGATE_CONSTANTS};
 use snn_kernels::{Error as KernelError, Real};
 
+mod graph;
+
+pub use graph::{Chunking, LayerGraph, LayerTensor, NamedValues};
+
 use crate::emulator::{
     manifest, run_vertex, Buffer, Element, EmulatorError, MemberValue, RunOptions,
 };
@@ -467,7 +471,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             .collect();
         let mut grad_inputs = vec![vec![zero; steps * padded]; M::INPUTS.len()];
         let mut grad_initial = vec![vec![zero; padded]; M::STATES.len()];
-        let mut accumulator = vec![zero; M::PREPARED.len() * padded];
+        // nothing flows in after the last step; the sums start at -0
+        let grad_final = vec![no_gradient::<T>(); padded];
+        let mut accumulator = vec![no_gradient::<T>(); M::PREPARED.len() * padded];
 
         let mut fields = Vec::new();
         for (k, v) in initial.iter().enumerate() {
@@ -496,6 +502,12 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             fields.push((
                 field(vertex, FieldRole::GradInitialState(k)),
                 Buffer::output(v),
+            ));
+        }
+        for k in 0..M::STATES.len() {
+            fields.push((
+                field(vertex, FieldRole::GradFinalState(k)),
+                Buffer::input(&grad_final),
             ));
         }
         fields.push((
@@ -541,189 +553,5 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         unpad(&accumulator, n, padded, &mut sums);
         layer.reduce_param_grads(&sums, out.params)?;
         Ok(())
-    }
-}
-
-/// Values for tensors, by name.
-pub type NamedValues<T> = Vec<(String, Vec<T>)>;
-
-/// A layer's forward or backward pass as an IPU graph: the elements split
-/// over tiles, one multi-step vertex per tile
-/// ([`VertexLayer::forward_graph`], [`VertexLayer::backward_graph`]).
-#[derive(Clone, Debug)]
-pub struct LayerGraph {
-    /// The graph.
-    pub graph: crate::graph::Graph,
-    /// The vertex every tile runs.
-    pub vertex: &'static str,
-    /// Its program: one compute set, executed once.
-    pub program: crate::graph::Program,
-    /// Each vertex's elements `[start, end)` of the padded layer, in tile order.
-    pub blocks: Vec<std::ops::Range<usize>>,
-    /// Per field: its name and its rows (1 or `steps`).
-    pub fields: Vec<(String, usize)>,
-}
-
-impl LayerGraph {
-    /// `[rows][elements]` values (elements as the layer counts them, the
-    /// padding `fill`) in the graph's layout: each vertex's `[rows][n]`
-    /// block after the previous one's.
-    pub fn to_blocks<T: Copy>(
-        &self,
-        values: &[T],
-        rows: usize,
-        elements: usize,
-        fill: T,
-    ) -> Vec<T> {
-        let mut out = Vec::with_capacity(rows * self.padded());
-        for b in &self.blocks {
-            for r in 0..rows {
-                out.extend(b.clone().map(|e| {
-                    if e < elements {
-                        values[r * elements + e]
-                    } else {
-                        fill
-                    }
-                }));
-            }
-        }
-        out
-    }
-
-    /// The inverse of [`LayerGraph::to_blocks`] (the padding dropped).
-    pub fn from_blocks<T: Copy>(&self, blocks: &[T], rows: usize, elements: usize, out: &mut [T]) {
-        let mut at = 0;
-        for b in &self.blocks {
-            for r in 0..rows {
-                for e in b.clone() {
-                    if e < elements {
-                        out[r * elements + e] = blocks[at];
-                    }
-                    at += 1;
-                }
-            }
-        }
-    }
-
-    /// The padded element count.
-    pub fn padded(&self) -> usize {
-        self.blocks.last().map_or(0, |b| b.end)
-    }
-}
-
-impl<M: Model, T: Element> VertexLayer<M, T> {
-    /// The forward pass over `steps` steps as a graph on `target`: the
-    /// layer's elements, padded to the vertex's multiple, split into at most
-    /// `tiles` blocks of whole 8-byte groups (as even as that allows), one
-    /// `...FwdSeq` vertex per block on its own tile, every field a tensor
-    /// whose block `k` lies on tile `k`. The tensors are named after the
-    /// vertex's fields; prepared constants are members (scalar parameters)
-    /// or per-element tensors (per-neuron ones) holding their values.
-    pub fn forward_graph(
-        &self,
-        steps: usize,
-        target: crate::graph::Target,
-        tiles: u32,
-    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
-        self.sequence_graph(VertexKind::ForwardSequence, steps, target, tiles)
-    }
-
-    /// The backward pass through time as a graph, split as
-    /// [`VertexLayer::forward_graph`] splits the forward one, with one
-    /// `...BwdSeq` vertex per tile. Its `GradPrepared` tensor holds each
-    /// element's sums of the prepared constants' gradients; the host
-    /// reduces them with `Layer::reduce_param_grads` (the kernels' order).
-    pub fn backward_graph(
-        &self,
-        steps: usize,
-        target: crate::graph::Target,
-        tiles: u32,
-    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
-        self.sequence_graph(VertexKind::BackwardSequence, steps, target, tiles)
-    }
-
-    fn sequence_graph(
-        &self,
-        kind: VertexKind,
-        steps: usize,
-        target: crate::graph::Target,
-        tiles: u32,
-    ) -> Result<(LayerGraph, NamedValues<T>), crate::graph::GraphError> {
-        use crate::graph::{Graph, GraphError, Program};
-        let name = self
-            .vertex(kind)
-            .map_err(|e| GraphError::Program(e.to_string()))?;
-        let vertex = crate::emulator::vertex(name).expect("found in the manifest");
-        let steps_u32 = u32::try_from(steps)
-            .ok()
-            .filter(|&s| s > 0)
-            .ok_or_else(|| GraphError::Program(format!("{steps} steps (1 to 2^32 - 1)")))?;
-        let width = std::mem::size_of::<T>();
-        let group = (vertex.element_multiple as usize).max(8 / width);
-        let padded = self.elements().next_multiple_of(group);
-        let groups = padded / group;
-        let blocks_n = (tiles.min(target.tiles) as usize).min(groups).max(1);
-        let (per, extra) = (groups / blocks_n, groups % blocks_n);
-        let mut blocks = Vec::with_capacity(blocks_n);
-        let mut start = 0;
-        for k in 0..blocks_n {
-            let end = start + (per + usize::from(k < extra)) * group;
-            blocks.push(start..end);
-            start = end;
-        }
-        let mut graph = Graph::new(target);
-        let cs = graph.add_compute_set(match kind {
-            VertexKind::BackwardSequence => "backward",
-            _ => "forward",
-        });
-        let mut fields = Vec::new();
-        let mut tensors = Vec::new();
-        for f in &vertex.fields {
-            let rows = f
-                .length
-                .of(1, steps)
-                .ok_or_else(|| GraphError::Program("too many steps".into()))?;
-            let t = graph.add_variable(f.element, &[rows * padded], &f.name)?;
-            for (k, b) in blocks.iter().enumerate() {
-                graph.set_tile_mapping(t, rows * b.start..rows * b.end, k as u32)?;
-            }
-            fields.push((f.name.clone(), rows));
-            tensors.push(t);
-        }
-        let (prepared, scalars) = self.prepared(padded);
-        for (k, b) in blocks.iter().enumerate() {
-            let v = graph.add_vertex(cs, name, k as u32)?;
-            for (t, (field_name, rows)) in tensors.iter().zip(&fields) {
-                graph.connect(v, field_name, t.region(rows * b.start..rows * b.end))?;
-            }
-            for m in &vertex.members {
-                let value = match m.role {
-                    MemberRole::Steps => MemberValue::Unsigned(steps_u32),
-                    MemberRole::Prepared(j) => scalars[j].member(),
-                    MemberRole::Seed => MemberValue::Unsigned(self.seed),
-                    MemberRole::ElementOffset => MemberValue::Unsigned(b.start as u32),
-                    MemberRole::SurrogateConstant(j) => {
-                        T::constant(self.surrogate.constants[j]).member()
-                    }
-                };
-                graph.set_initial_value(v, &m.name, value)?;
-            }
-        }
-        let layout = LayerGraph {
-            vertex: name,
-            graph,
-            program: Program::Execute(cs),
-            blocks,
-            fields,
-        };
-        // the per-element prepared constants, in the graph's layout
-        let constants = (0..M::PREPARED.len())
-            .filter(|_| vertex.per_neuron)
-            .map(|j| {
-                let name = field(vertex, FieldRole::Prepared(j)).to_string();
-                (name, layout.to_blocks(&prepared[j], 1, padded, T::zero()))
-            })
-            .collect();
-        Ok((layout, constants))
     }
 }
