@@ -53,12 +53,26 @@ fn generate_codelets() {
     };
     write("codelets.cpp", &generated.cpp);
     write("manifest.json", &generated.manifest_json());
-    write("host_harness.cpp", &generated.host_harness("codelets.cpp"));
-    // -O0: some 2000 vertices compile in about 20 s instead of about 2
-    // minutes at -O2; the arithmetic is the same at every level (one IEEE
-    // rounding per operation, no FMA), only the emulator's speed differs.
-    compile_host_cpp(&[out.join("host_harness.cpp")], "snn_codelets_host", "-O0");
+    let (runners, table) = generated.host_harness_parts("codelets.cpp", HARNESS_PARTS);
+    let mut files = vec![out.join("host_harness_table.cpp")];
+    write("host_harness_table.cpp", &table);
+    for (k, runner) in runners.iter().enumerate() {
+        let name = format!("host_harness_{k}.cpp");
+        write(&name, runner);
+        files.push(out.join(name));
+    }
+    compile_host_cpp(&files, "snn_codelets_host", EMULATOR_OPTIMISATION);
 }
+
+/// The harness is compiled as this many files of vertex runners (plus the
+/// table), in parallel: each compile needs a fraction of the memory of one
+/// file, and two cores halve the time.
+const HARNESS_PARTS: usize = 8;
+
+/// The emulator's optimisation level. The arithmetic is the same at every
+/// level (one IEEE rounding per operation, no FMA: `HOST_CXX_FLAGS`); only
+/// the emulator's speed and the build time differ.
+const EMULATOR_OPTIMISATION: &str = "-O1";
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("Cargo sets CARGO_MANIFEST_DIR"))

@@ -54,6 +54,13 @@ impl Generated {
     pub fn host_harness(&self, codelets_path: &str) -> String {
         print::harness::host_harness(&self.codelets, codelets_path)
     }
+
+    /// The host harness in `parts` files of vertex runners and one file
+    /// with the table of vertices (see [`print::harness`]), so that the
+    /// parts compile in parallel and each needs less memory.
+    pub fn host_harness_parts(&self, codelets_path: &str, parts: usize) -> (Vec<String>, String) {
+        print::harness::host_harness_parts(&self.codelets, codelets_path, parts)
+    }
 }
 
 /// Traces the kernels and prints the codelet file and the manifest.

@@ -356,7 +356,9 @@ pub fn codelet_file(codelets: &Codelets) -> String {
         }
         cpp.push_str(&class_text(def));
     }
-    cpp.push_str("} // namespace snn\n\n// Every backward vertex, once per surrogate.\n");
+    cpp.push_str(
+        "} // namespace snn\n\n// Every backward vertex, once per surrogate. (The host harness, which\n// includes this file in several parts, instantiates in each only what it\n// runs.)\n#ifndef SNN_HOST_IMPLICIT_INSTANTIATION\n",
+    );
     for instance in codelets.instances() {
         if instance.surrogate.is_some() {
             let _ = writeln!(
@@ -366,6 +368,7 @@ pub fn codelet_file(codelets: &Codelets) -> String {
             );
         }
     }
+    cpp.push_str("#endif\n");
     cpp
 }
 
