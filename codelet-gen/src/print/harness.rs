@@ -147,7 +147,7 @@ pub fn host_harness(codelets: &Codelets, codelets_path: &str) -> String {
             s,
             "    {{\"{}\", \"{}\", run_{index}}},",
             vertex_name(instance),
-            manifest::entry(instance).layout()
+            manifest::entry_with(instance, &codelets.uniform).layout()
         );
     }
     s.push_str("};\n");
