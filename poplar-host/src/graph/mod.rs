@@ -22,6 +22,7 @@
 //! [`run::Engine`] runs a validated graph's programs on this CPU (the graph
 //! emulator). Building layers comes on top of these.
 
+pub mod cost;
 pub mod memory;
 pub mod run;
 pub mod target;
