@@ -374,3 +374,58 @@ fn a_graph_that_fits_only_without_code_is_refused_naming_code() {
         assert!(text.contains(needle), "`{needle}` in: {text}");
     }
 }
+
+/// The seed paper's layer: Leaky, 1000 neurons x batch 128 = 128000
+/// elements, 25 steps, fp32, over the 1472 tiles of a GC200. Pairs of
+/// floats (8 bytes): 64000 groups = 1472 * 43 + 704, so tiles 0..704 hold
+/// 88 elements; 6 workers: 88 = 6 * 14 + 4, so workers 0..4 take 15.
+#[test]
+fn the_seed_papers_layer_on_a_gc200_by_hand() {
+    use snn_kernels::layer::Param;
+    use snn_kernels::models::Leaky;
+    use snn_kernels::surrogate::Atan;
+    use snn_poplar_host::graph::cost::layer_estimate;
+    use snn_poplar_host::{SurrogateSpec, VertexLayer};
+
+    let params = [
+        Param::Scalar(0.9f32),
+        Param::Scalar(1.0),
+        Param::Scalar(1.0),
+    ];
+    let layer = VertexLayer::new(
+        Leaky::default(),
+        SurrogateSpec::of(&Atan::default()),
+        128,
+        1000,
+        &params,
+    )
+    .unwrap();
+    let e = layer_estimate(&layer, 25, Target::gc200(), 1472).unwrap();
+    assert_eq!(e.tiles, 1472);
+    assert_eq!(e.forward_vertex, FLOAT);
+    // forward: per element 4 + 25 * 19 = 479; worker 23 + 15 * 479 = 7208;
+    // tile 6 * 7208 = 43248, plus one sync of 150
+    assert_eq!((e.forward.compute, e.forward.sync), (43248, 150));
+    // backward (LeakyBwdSeq<float,subtract,scalar,atan>, its C++ read by hand):
+    // per step: 16 arithmetic + atan's 5 = 21, atan's division 16, its call
+    // 10, `t == 0 ?` 2 + 2 compares + 2 selects = 6, loads prev, next,
+    // grad_spikes, grad_mem and the 4 surrogate members = 8, grad_x 1 store:
+    // 21 + 16 + 10 + 6 + 8 + 1 = 62, with loop and index 67;
+    // per element: loop 3 + 4 stores + 25 * 67 = 1682;
+    // worker: 23 + 15 * 1682 = 25253; tile 6 * 25253 = 151518
+    assert_eq!(
+        e.backward_vertex,
+        "snn::LeakyBwdSeq<float,snn::subtract,snn::scalar,snn::atan>"
+    );
+    assert_eq!((e.backward.compute, e.backward.sync), (151518, 150));
+    assert_eq!(e.total_cycles(), 43248 + 150 + 151518 + 150);
+    assert!((e.seconds() - 195066.0 / 1.33e9).abs() < 1e-12);
+    // memory of tile 0, forward: initial_mem 88 floats, x, spikes, mem 25 * 88
+    // each: 352 + 3 * 8800 = 26752; state 40; code 440; stacks 1536
+    let (tile, fwd) = e.forward_memory.max();
+    assert_eq!(tile, 0);
+    assert_eq!(
+        (fwd.tensors, fwd.vertex_state, fwd.code, fwd.stacks),
+        (26752, 40, 440, 1536)
+    );
+}

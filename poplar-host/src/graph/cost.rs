@@ -501,3 +501,102 @@ pub fn report_text(graph: &Graph, program: &Program) -> String {
     text.push_str(&super::memory::report_text(graph, program));
     text
 }
+
+/// A spiking layer's forward and backward passes on a target, estimated
+/// ([`layer_estimate`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerEstimate {
+    /// The forward pass (`VertexLayer::forward_graph`).
+    pub forward: CycleEstimate,
+    /// The backward pass (`VertexLayer::backward_graph`).
+    pub backward: CycleEstimate,
+    /// The forward graph's memory.
+    pub forward_memory: super::memory::MemoryReport,
+    /// The backward graph's memory.
+    pub backward_memory: super::memory::MemoryReport,
+    /// The forward vertex.
+    pub forward_vertex: &'static str,
+    /// The backward vertex.
+    pub backward_vertex: &'static str,
+    /// Tiles (one vertex each).
+    pub tiles: usize,
+    /// Time steps.
+    pub steps: usize,
+}
+
+impl LayerEstimate {
+    /// `forward + backward` tile cycles.
+    pub fn total_cycles(&self) -> u64 {
+        self.forward.total().saturating_add(self.backward.total())
+    }
+
+    /// `total_cycles / clock`, seconds.
+    pub fn seconds(&self) -> f64 {
+        self.total_cycles() as f64 / self.forward.clock_hz
+    }
+}
+
+impl fmt::Display for LayerEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "forward + backward, {} steps over {} tiles: {} cycles = {:.1} us (estimate)",
+            self.steps,
+            self.tiles,
+            self.total_cycles(),
+            self.seconds() * 1e6
+        )?;
+        writeln!(f, "forward: {}", self.forward_vertex)?;
+        write!(f, "{}", self.forward)?;
+        write!(f, "{}", self.forward_memory)?;
+        writeln!(f, "backward: {}", self.backward_vertex)?;
+        write!(f, "{}", self.backward)?;
+        write!(f, "{}", self.backward_memory)?;
+        let (_, fwd) = self.forward_memory.max();
+        let (_, bwd) = self.backward_memory.max();
+        writeln!(
+            f,
+            "both passes' fullest tiles together (upper bound of a training step's tile): {} bytes of {}",
+            fwd.total().saturating_add(bwd.total()),
+            self.forward_memory.limit
+        )
+    }
+}
+
+/// The estimate of `layer`'s forward and backward passes over `steps`
+/// steps on `target`, split over at most `tiles` tiles as
+/// `VertexLayer::forward_graph` and `backward_graph` split them.
+pub fn layer_estimate<M: snn_kernels::Model, T: crate::emulator::Element>(
+    layer: &crate::VertexLayer<M, T>,
+    steps: usize,
+    target: super::Target,
+    tiles: u32,
+) -> Result<LayerEstimate, Vec<GraphError>> {
+    layer_estimate_with(layer, steps, target, tiles, &CostTable::default())
+}
+
+/// [`layer_estimate`] with the costs of `table`.
+pub fn layer_estimate_with<M: snn_kernels::Model, T: crate::emulator::Element>(
+    layer: &crate::VertexLayer<M, T>,
+    steps: usize,
+    target: super::Target,
+    tiles: u32,
+    table: &CostTable,
+) -> Result<LayerEstimate, Vec<GraphError>> {
+    let (fwd, _) = layer
+        .forward_graph(steps, target.clone(), tiles)
+        .map_err(|e| vec![e])?;
+    let (bwd, _) = layer
+        .backward_graph(steps, target, tiles)
+        .map_err(|e| vec![e])?;
+    Ok(LayerEstimate {
+        forward: fwd.graph.estimate_cycles_with(&fwd.program, table)?,
+        backward: bwd.graph.estimate_cycles_with(&bwd.program, table)?,
+        forward_memory: fwd.graph.memory_for(&fwd.program),
+        backward_memory: bwd.graph.memory_for(&bwd.program),
+        forward_vertex: fwd.vertex,
+        backward_vertex: bwd.vertex,
+        tiles: fwd.blocks.len(),
+        steps,
+    })
+}

@@ -98,13 +98,15 @@ fn round8(bytes: u64) -> u64 {
 }
 
 impl MemoryReport {
-    /// The fullest tile and its bytes.
+    /// The fullest tile (the lowest-numbered among equals) and its bytes.
     pub fn max(&self) -> (u32, TileBytes) {
-        self.tiles
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, b)| b.total())
-            .map_or((0, TileBytes::default()), |(t, b)| (t as u32, *b))
+        let mut best = (0, TileBytes::default());
+        for (t, b) in self.tiles.iter().enumerate() {
+            if t == 0 || b.total() > best.1.total() {
+                best = (t as u32, *b);
+            }
+        }
+        best
     }
 
     /// The mean bytes over the tiles that hold anything.
