@@ -429,3 +429,22 @@ fn the_seed_papers_layer_on_a_gc200_by_hand() {
         (26752, 40, 440, 1536)
     );
 }
+
+#[test]
+fn absurd_costs_saturate_instead_of_overflowing() {
+    let (graph, cs) = leaky_graph(target(1, 6, 1 << 20), HALF, &[(0, 10)], 5);
+    let table = CostTable {
+        arith: u64::MAX,
+        loop_iteration: u64::MAX,
+        vertex_call: u64::MAX,
+        group: u64::MAX,
+        sync: u64::MAX,
+        ..CostTable::default()
+    };
+    let program = Program::Repeat(u32::MAX, Box::new(Program::Execute(cs)));
+    let e = graph.estimate_cycles_with(&program, &table).unwrap();
+    assert_eq!(
+        (e.compute, e.sync, e.total()),
+        (u64::MAX, u64::MAX, u64::MAX)
+    );
+}

@@ -154,13 +154,17 @@ impl CostTable {
         .max(1);
         let per_step = if cost.step_loop {
             steps.saturating_mul(
-                self.loop_iteration + self.step_index + self.ops(&cost.per_step, element),
+                self.loop_iteration
+                    .saturating_add(self.step_index)
+                    .saturating_add(self.ops(&cost.per_step, element)),
             )
         } else {
             0
         };
-        let per_element =
-            (self.loop_iteration + self.ops(&cost.per_element, element)).saturating_add(per_step);
+        let per_element = self
+            .loop_iteration
+            .saturating_add(self.ops(&cost.per_element, element))
+            .saturating_add(per_step);
         (0..w_count)
             .map(|w| {
                 // groups w, w + W, ...; the last group may be partial
@@ -176,8 +180,13 @@ impl CostTable {
                 } else {
                     elements
                 };
-                let group_cost = if grain > 1 { my_groups * self.group } else { 0 };
-                (self.vertex_call + self.ops(&cost.per_worker, element))
+                let group_cost = if grain > 1 {
+                    my_groups.saturating_mul(self.group)
+                } else {
+                    0
+                };
+                self.vertex_call
+                    .saturating_add(self.ops(&cost.per_worker, element))
                     .saturating_add(group_cost)
                     .saturating_add(iterations.saturating_mul(per_element))
             })
