@@ -21,12 +21,14 @@
 //!    the Poplar printer; [`manifest`]: every vertex's fields and members.
 
 pub mod build;
+pub mod cost;
 pub mod ir;
 pub mod manifest;
 pub mod print;
 pub mod vertex;
 
 pub use build::{builtin_models, builtin_surrogates, Codelets, ModelDef, Options, SurrogateDef};
+pub use cost::{BodyCost, OpCounts};
 pub use manifest::{Element, FieldInfo, MemberInfo, MemberType, VertexInfo};
 pub use vertex::{Direction, FieldRole, Layout, Length, MemberRole, VertexKind};
 

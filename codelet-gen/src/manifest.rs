@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::build::{Codelets, Instance};
-use crate::ir::Float;
+use crate::cost::{body_cost, BodyCost};
+use crate::ir::{Float, Function};
 use crate::print::poplar::vertex_name;
 use crate::vertex::{
     Direction, FieldRole, Layout, Length, MemberRole, MemberTy, ParamMode, VertexKind,
@@ -151,6 +152,11 @@ pub struct VertexInfo {
     pub worker_grain: u32,
     /// The element count `n` must be a multiple of this.
     pub element_multiple: u32,
+    /// The body's operations per loop level and its size, for cycle and
+    /// code-size estimates (see [`crate::cost`]). Absent (`None`) in
+    /// manifests written before it was added, which still read.
+    #[serde(default)]
+    pub cost: Option<BodyCost>,
 }
 
 impl VertexInfo {
@@ -214,8 +220,15 @@ impl VertexInfo {
     }
 }
 
-/// The manifest entry of one vertex.
+/// The manifest entry of one vertex (the random stream's functions traced
+/// once more for its cost; [`entries`] uses the codelets' own).
 pub fn entry(instance: &Instance<'_>) -> VertexInfo {
+    entry_with(instance, &crate::build::functions::uniform_functions())
+}
+
+/// The manifest entry of one vertex whose body may call the random stream
+/// `uniform` ([`Codelets::uniform`]).
+pub fn entry_with(instance: &Instance<'_>, uniform: &[Function]) -> VertexInfo {
     let def = instance.def;
     let mut members: Vec<MemberInfo> = def
         .members
@@ -269,16 +282,22 @@ pub fn entry(instance: &Instance<'_>) -> VertexInfo {
         prepared: def.prepared.clone(),
         worker_grain: def.split.grain,
         element_multiple: def.split.element_multiple,
+        cost: Some(body_cost(instance, uniform)),
     }
 }
 
 /// Every vertex of the codelets, in file order.
 pub fn entries(codelets: &Codelets) -> Vec<VertexInfo> {
-    codelets.instances().iter().map(entry).collect()
+    codelets
+        .instances()
+        .iter()
+        .map(|i| entry_with(i, &codelets.uniform))
+        .collect()
 }
 
 /// The manifest's format number (2: typed lengths, member roles, worker
-/// split).
+/// split; the optional `cost` of each vertex was added within format 2, so
+/// manifests without it still read).
 pub const FORMAT: u32 = 2;
 
 /// The manifest as JSON (pretty-printed, deterministic).

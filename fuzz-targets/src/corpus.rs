@@ -311,8 +311,19 @@ fn manifest_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, String> {
     }
     let two = manifest::to_json(&pick);
     let one = manifest::to_json(&pick[..1]);
+    // a manifest written before the vertices' `cost` existed
+    let mut old: serde_json::Value =
+        serde_json::from_str(&two).map_err(|e| format!("the manifest as JSON: {e}"))?;
+    if let Some(vertices) = old["vertices"].as_array_mut() {
+        for v in vertices {
+            if let Some(v) = v.as_object_mut() {
+                v.remove("cost");
+            }
+        }
+    }
     Ok(vec![
         ("two_vertices", two.clone().into_bytes()),
+        ("without_cost", old.to_string().into_bytes()),
         (
             "format_1",
             two.replacen("\"format\": 2", "\"format\": 1", 1)

@@ -5,7 +5,9 @@
 //!   checked against the compiled vertex;
 //! - [`graph`]: an IPU graph as Poplar names things (target presets,
 //!   tensors and their tile mapping, compute sets of vertex instances,
-//!   programs) and the checks Poplar and the IPU need it to pass;
+//!   programs) and the checks Poplar and the IPU need it to pass; its
+//!   estimates of cycles (`graph::cost`) and of memory per tile
+//!   (`graph::memory`), see `docs/ipu-cost-model.md`;
 //! - [`layer`]: a spiking layer on those vertices (choosing them, preparing
 //!   and laying out the constants, running the passes, reducing the
 //!   parameter gradients), with the kernels' `Layer` API and results;

@@ -453,9 +453,18 @@ fn memory_is_counted_per_tile_and_a_graph_that_does_not_fit_is_refused() {
         assert_eq!(report.tiles[tile].tensors, tensor_bytes, "tile {tile}");
         assert_eq!(report.tiles[tile].vertex_state, state, "tile {tile}");
     }
+    // code: 256 + 8 bytes per statement of the vertex (23, see tests/cost.rs);
+    // stacks: 6 workers * 256 bytes
+    for tile in 0..2 {
+        assert_eq!(report.tiles[tile].code, 256 + 8 * 23, "tile {tile}");
+        assert_eq!(report.tiles[tile].stacks, 6 * 256, "tile {tile}");
+    }
     assert_eq!(report.tiles_used(), 2);
     assert_eq!(report.tiles[2].total(), 0);
-    assert_eq!(report.mean_used(), (tensor_bytes + state) as f64);
+    assert_eq!(
+        report.mean_used(),
+        (tensor_bytes + state + 440 + 1536) as f64
+    );
 
     // a half tensor of 3 elements takes 8 bytes
     let mut graph = Graph::new(target(1));

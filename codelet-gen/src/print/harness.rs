@@ -193,7 +193,7 @@ pub fn host_harness_parts(
             table,
             "    {{\"{}\", \"{}\", snn_run_{index}}},",
             vertex_name(instance),
-            manifest::entry(instance).layout()
+            manifest::entry_with(instance, &codelets.uniform).layout()
         );
     }
     table.push_str("};\n");

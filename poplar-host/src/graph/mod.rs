@@ -20,8 +20,11 @@
 //! offset, which gives its alignment.
 //!
 //! [`run::Engine`] runs a validated graph's programs on this CPU (the graph
-//! emulator). Building layers comes on top of these.
+//! emulator); [`cost`] estimates a program's cycles and [`memory`] each
+//! tile's bytes (estimates, `docs/ipu-cost-model.md`). Building layers
+//! comes on top of these.
 
+pub mod cost;
 pub mod memory;
 pub mod run;
 pub mod target;
