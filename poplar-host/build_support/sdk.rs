@@ -17,16 +17,6 @@ pub struct Sdk {
     pub popc: PathBuf,
 }
 
-/// The environment variables [`locate`] reads.
-pub const VARIABLES: &[&str] = &[
-    "POPLAR_SDK_ENABLED",
-    "CPATH",
-    "CPLUS_INCLUDE_PATH",
-    "LIBRARY_PATH",
-    "LD_LIBRARY_PATH",
-    "PATH",
-];
-
 fn dirs(var: &dyn Fn(&str) -> Option<OsString>, names: &[&str]) -> Vec<PathBuf> {
     names
         .iter()

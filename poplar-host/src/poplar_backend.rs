@@ -237,9 +237,8 @@ mod bridge {
     pub(super) fn run(text: &str, data: &[u8], device: Device) -> Result<Vec<u8>, PoplarError> {
         let codelets =
             std::env::var("SNN_POPLAR_CODELETS").unwrap_or_else(|_| CODELETS_GP.to_string());
-        let codelets = CString::new(codelets).map_err(|_| {
-            PoplarError::Poplar("SNN_POPLAR_CODELETS holds a NUL character".into())
-        })?;
+        let codelets = CString::new(codelets)
+            .map_err(|_| PoplarError::Poplar("SNN_POPLAR_CODELETS holds a NUL character".into()))?;
         let mut out: *mut u8 = std::ptr::null_mut();
         let mut out_len = 0usize;
         let mut error: *mut c_char = std::ptr::null_mut();

@@ -311,7 +311,7 @@ pub(crate) fn plan(
         });
     }
     for name in reads.streams.keys() {
-        if !uses.get(*name).is_some_and(|u| !u.into_device) {
+        if uses.get(*name).is_none_or(|u| u.into_device) {
             return Err(EmitError::Data(format!(
                 "expected stream `{name}`: the program copies nothing into a device-to-host \
                  stream of this name"

@@ -579,7 +579,9 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
         let name = r.name("a tensor name")?;
         let rank: usize = r.tokens.number("a rank")?;
         if rank > 16 {
-            return r.tokens.error(format!("rank {rank}: at most 16 dimensions"));
+            return r
+                .tokens
+                .error(format!("rank {rank}: at most 16 dimensions"));
         }
         let mut shape = Vec::with_capacity(rank);
         for _ in 0..rank {
@@ -638,7 +640,8 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                     "half" => {
                         let bits = r.tokens.hex("half bits")?;
                         let bits = u16::try_from(bits).or_else(|_| {
-                            r.tokens.error(format!("half bits {bits:#x} exceed 16 bits"))
+                            r.tokens
+                                .error(format!("half bits {bits:#x} exceed 16 bits"))
                         })?;
                         MemberValue::Half(F16::from_bits(bits))
                     }

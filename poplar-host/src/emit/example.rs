@@ -122,7 +122,7 @@ pub fn emit_layer_example(dir: &Path, config: &ExampleConfig) -> Result<ExampleS
             "batch, neurons, steps, chunks and tiles must all be at least 1".into(),
         ));
     }
-    if !values.is_some_and(|v| v <= MAX_EXAMPLE_VALUES) {
+    if values.is_none_or(|v| v > MAX_EXAMPLE_VALUES) {
         return Err(EmitError::Example(format!(
             "batch x neurons x steps x chunks is over {MAX_EXAMPLE_VALUES}; make the example smaller"
         )));
@@ -219,14 +219,7 @@ fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, 
     // inputs in the graph's layout, chunk by chunk
     let chunk = c.steps * n;
     let inputs: Vec<Values> = (0..c.chunks as usize)
-        .map(|k| {
-            T::values(g.to_blocks(
-                &input[k * chunk..(k + 1) * chunk],
-                c.steps,
-                n,
-                T::zero(),
-            ))
-        })
+        .map(|k| T::values(g.to_blocks(&input[k * chunk..(k + 1) * chunk], c.steps, n, T::zero())))
         .collect();
     let mut writes = vec![(
         initial_name.clone(),
@@ -247,7 +240,11 @@ fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, 
     let final_mem = engine.read_tensor(&mem_name).map_err(|e| fail(&e))?.clone();
 
     // the emulator's chunks against the kernels' whole sequence
-    let bits = |v: &[T]| v.iter().map(|&x| Into::<f64>::into(x).to_bits()).collect::<Vec<_>>();
+    let bits = |v: &[T]| {
+        v.iter()
+            .map(|&x| Into::<f64>::into(x).to_bits())
+            .collect::<Vec<_>>()
+    };
     for (k, v) in out_spikes.iter().enumerate() {
         let mut got = vec![T::zero(); chunk];
         g.from_blocks(T::of(v).unwrap_or(&[]), c.steps, n, &mut got);

@@ -245,7 +245,10 @@ impl Graph {
 
     /// The tensor named `name`.
     pub fn find_tensor(&self, name: &str) -> Option<TensorId> {
-        self.tensors.iter().position(|t| t.name == name).map(TensorId)
+        self.tensors
+            .iter()
+            .position(|t| t.name == name)
+            .map(TensorId)
     }
 
     /// Its compute sets, in the order added.
