@@ -47,7 +47,11 @@ fn main() {
             println!("cargo:rerun-if-env-changed={name}");
             env::var_os(name)
         })
-        .unwrap_or_else(|message| panic!("{message}"))
+        .unwrap_or_else(|message| {
+            // the message alone (a panic would add a backtrace)
+            eprintln!("error: {message}");
+            std::process::exit(1)
+        })
     });
     compile_host_cpp(
         &[cpp.join("stand_in_check.cpp")],
