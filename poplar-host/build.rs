@@ -4,6 +4,13 @@
 //! compiled against the project's stand-in for Poplar's vertex headers
 //! (`cpp/stand_in/poplar/`) with flags that make every `float` operation one
 //! IEEE rounding, as on the IPU: no fused multiply-add, no fast-math.
+//!
+//! With the `poplar` feature it also finds the Poplar SDK (or fails, naming
+//! what is missing), compiles the codelets with `popc` and the bridge
+//! (`cpp/bridge/bridge.cpp`) against the SDK, and links Poplar.
+
+#[path = "build_support/sdk.rs"]
+mod sdk;
 
 use std::env;
 use std::path::PathBuf;
@@ -30,12 +37,67 @@ fn main() {
     let cpp = manifest_dir().join("cpp");
     // A directory: Cargo reruns this script when any file under it changes.
     println!("cargo:rerun-if-changed={}", cpp.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir().join("build_support").display()
+    );
+    // the SDK first: a missing one fails before the long codelet build
+    let poplar = env::var_os("CARGO_FEATURE_POPLAR").map(|_| {
+        sdk::locate(&|name| {
+            println!("cargo:rerun-if-env-changed={name}");
+            env::var_os(name)
+        })
+        .unwrap_or_else(|message| {
+            // the message alone (a panic would add a backtrace)
+            eprintln!("error: {message}");
+            std::process::exit(1)
+        })
+    });
     compile_host_cpp(
         &[cpp.join("stand_in_check.cpp")],
         "snn_stand_in_check",
         "-O2",
     );
     generate_codelets();
+    if let Some(sdk) = poplar {
+        build_poplar_bridge(&sdk);
+    }
+}
+
+/// The `poplar` feature: compiles `OUT_DIR/codelets.cpp` with popc into
+/// `OUT_DIR/codelets.gp` (its path in `SNN_POPLAR_CODELETS_GP` for the
+/// crate), and `cpp/bridge/bridge.cpp` against the SDK's headers, linked
+/// with poplar, poputil and popops.
+fn build_poplar_bridge(sdk: &sdk::Sdk) {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("Cargo sets OUT_DIR"));
+    let gp = out.join("codelets.gp");
+    let status = Command::new(&sdk.popc)
+        .args(["-O3", "-Werror", "-Wdouble-promotion"])
+        .arg(out.join("codelets.cpp"))
+        .arg("-o")
+        .arg(&gp)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", sdk.popc.display()));
+    if !status.success() {
+        panic!(
+            "{} failed ({status}) on the generated codelets ({}); its messages are above",
+            sdk.popc.display(),
+            out.join("codelets.cpp").display()
+        );
+    }
+    println!("cargo:rustc-env=SNN_POPLAR_CODELETS_GP={}", gp.display());
+    cc::Build::new()
+        .cpp(true)
+        .compiler(CXX)
+        .std("c++17")
+        .include(&sdk.include)
+        .flags(["-Wall", "-Wextra", "-O2"])
+        .file(manifest_dir().join("cpp").join("bridge").join("bridge.cpp"))
+        .compile("snn_poplar_bridge");
+    println!("cargo:rustc-link-search=native={}", sdk.lib.display());
+    for lib in ["poplar", "poputil", "popops"] {
+        println!("cargo:rustc-link-lib=dylib={lib}");
+    }
 }
 
 /// Runs the code generator (the `snn-codelet-gen` library on the kernels of

@@ -12,11 +12,18 @@
 //!   and laying out the constants, running the passes, reducing the
 //!   parameter gradients), with the kernels' `Layer` API and results;
 //! - [`stand_in`]: the project's host stand-in for Poplar's vertex headers
-//!   (`cpp/stand_in/poplar/`), and safe wrappers over the C++ that checks it.
+//!   (`cpp/stand_in/poplar/`), and safe wrappers over the C++ that checks it;
+//! - [`emit`]: a graph, its program and one run's data written as a
+//!   directory that builds and runs the same graph with the Poplar SDK and
+//!   compares the outputs (`docs/poplar.md`);
+//! - [`poplar_backend`]: runs a graph on an IPU or the IPUModel (the
+//!   `poplar` feature), or says why this build cannot.
 
+pub mod emit;
 pub mod emulator;
 pub mod graph;
 pub mod layer;
+pub mod poplar_backend;
 
 pub use layer::{ForwardVertices, SurrogateSpec, VertexLayer};
 

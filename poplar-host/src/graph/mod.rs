@@ -46,6 +46,13 @@ pub struct TensorId(usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ComputeSetId(usize);
 
+impl ComputeSetId {
+    /// Its position in [`Graph::compute_sets`] (the order added).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// A vertex instance of a [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VertexId {
@@ -63,6 +70,11 @@ pub struct Region {
 }
 
 impl TensorId {
+    /// Its position in [`Graph::tensors`] (the order added).
+    pub fn index(self) -> usize {
+        self.0
+    }
+
     /// Elements `range` of this tensor.
     pub fn region(self, range: Range<usize>) -> Region {
         Region {
@@ -235,6 +247,14 @@ impl Graph {
     /// The tensor `id`.
     pub fn tensor(&self, id: TensorId) -> &Tensor {
         &self.tensors[id.0]
+    }
+
+    /// The tensor named `name`.
+    pub fn find_tensor(&self, name: &str) -> Option<TensorId> {
+        self.tensors
+            .iter()
+            .position(|t| t.name == name)
+            .map(TensorId)
     }
 
     /// Its compute sets, in the order added.

@@ -1,0 +1,35 @@
+// poplar/Device.hpp -- HOST-API STAND-IN written by the snn-ipu project.
+//
+// This is NOT Graphcore's header and contains none of its code: it declares,
+// in the project's own words, only the Poplar host API that
+// poplar-host/cpp/host/graph_runner.hpp and cpp/bridge/bridge.cpp call, with
+// the signatures the project expects from the Poplar SDK (3.x), so that a
+// test can check that C++ with `-fsyntax-only` on a machine without the
+// SDK. Declarations only: nothing here can be linked or run. On a machine
+// with the SDK, its own headers are used instead (see docs/poplar.md).
+
+#ifndef SNN_HOST_STAND_IN_DEVICE_HPP
+#define SNN_HOST_STAND_IN_DEVICE_HPP
+
+#include <poplar/Target.hpp>
+
+namespace poplar {
+
+/// An IPU, or a simulated one; moved, never copied.
+class Device {
+public:
+  Device();
+  Device(Device &&other) noexcept;
+  Device &operator=(Device &&other) noexcept;
+  Device(const Device &) = delete;
+  Device &operator=(const Device &) = delete;
+  ~Device();
+  /// Takes the device for this process; false when another one holds it.
+  bool attach() const;
+  void detach() const;
+  const Target &getTarget() const;
+};
+
+} // namespace poplar
+
+#endif
