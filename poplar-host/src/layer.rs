@@ -705,6 +705,11 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                     MemberRole::SurrogateConstant(j) => {
                         T::constant(self.surrogate.constants[j]).member()
                     }
+                    other => {
+                        return Err(GraphError::Program(format!(
+                            "{name}: a neuron vertex has no member of role {other:?}"
+                        )))
+                    }
                 };
                 graph.set_initial_value(v, &m.name, value)?;
             }
