@@ -15,6 +15,7 @@
 pub mod emulator;
 pub mod graph;
 pub mod layer;
+pub mod train_graph;
 
 pub use layer::{ForwardVertices, SurrogateSpec, VertexLayer};
 
