@@ -444,19 +444,19 @@ impl Ix {
         Ix::Name(name.to_string())
     }
     /// `self + other`.
-    pub fn add(self, other: Ix) -> Ix {
+    pub fn plus(self, other: Ix) -> Ix {
         Ix::Add(Box::new(self), Box::new(other))
     }
     /// `self · other`.
-    pub fn mul(self, other: Ix) -> Ix {
+    pub fn times(self, other: Ix) -> Ix {
         Ix::Mul(Box::new(self), Box::new(other))
     }
     /// `self / other`.
-    pub fn div(self, other: Ix) -> Ix {
+    pub fn over(self, other: Ix) -> Ix {
         Ix::Div(Box::new(self), Box::new(other))
     }
     /// `self % other`.
-    pub fn rem(self, other: Ix) -> Ix {
+    pub fn modulo(self, other: Ix) -> Ix {
         Ix::Rem(Box::new(self), Box::new(other))
     }
 }

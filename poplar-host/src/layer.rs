@@ -329,7 +329,7 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         kind: VertexKind,
         steps: u32,
         element_offset: u32,
-    ) -> Result<(&'static str, Vec<(String, MemberValue)>), Error> {
+    ) -> Result<VertexMembers, Error> {
         if self.per_neuron() {
             return Err(Error::NoVertex(
                 "a layer with per-neuron parameters as members (give scalar parameters)".into(),
@@ -589,6 +589,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         Ok(())
     }
 }
+
+/// A vertex's name and the value of each of its members, by name.
+pub type VertexMembers = (&'static str, Vec<(String, MemberValue)>);
 
 /// Values for tensors, by name.
 pub type NamedValues<T> = Vec<(String, Vec<T>)>;

@@ -36,7 +36,7 @@ use snn_codelet_gen::{Element, FieldRole, VertexKind};
 use crate::emulator::MemberValue;
 use crate::graph::run::{Engine, RunError, Values};
 use crate::graph::{ComputeSetId, Graph, GraphError, Program, Region, Target, TensorId};
-use crate::layer::{self, VertexLayer};
+use crate::layer::{self, VertexLayer, VertexMembers};
 
 /// A spiking layer as the training graph places it: its shape and its
 /// multi-step vertices with their members (see
@@ -46,13 +46,12 @@ pub trait SequenceLayer {
     fn shape(&self) -> (usize, usize);
     /// The vertex of `kind` and its members for a block of `steps` steps
     /// starting at element `element_offset`.
-    #[allow(clippy::type_complexity)]
     fn sequence_vertex(
         &self,
         kind: VertexKind,
         steps: u32,
         element_offset: u32,
-    ) -> Result<(&'static str, Vec<(String, MemberValue)>), layer::Error>;
+    ) -> Result<VertexMembers, layer::Error>;
 }
 
 impl<M: snn_kernels::Model> SequenceLayer for VertexLayer<M, f32> {
@@ -64,7 +63,7 @@ impl<M: snn_kernels::Model> SequenceLayer for VertexLayer<M, f32> {
         kind: VertexKind,
         steps: u32,
         element_offset: u32,
-    ) -> Result<(&'static str, Vec<(String, MemberValue)>), layer::Error> {
+    ) -> Result<VertexMembers, layer::Error> {
         VertexLayer::sequence_vertex(self, kind, steps, element_offset)
     }
 }
@@ -77,9 +76,9 @@ pub struct SequencePlan {
     /// Batch rows and neurons.
     pub shape: (usize, usize),
     /// The forward vertex and its members.
-    pub forward: (&'static str, Vec<(String, MemberValue)>),
+    pub forward: VertexMembers,
     /// The backward vertex and its members.
-    pub backward: (&'static str, Vec<(String, MemberValue)>),
+    pub backward: VertexMembers,
 }
 
 impl SequencePlan {
@@ -102,7 +101,7 @@ impl SequenceLayer for SequencePlan {
         kind: VertexKind,
         steps: u32,
         element_offset: u32,
-    ) -> Result<(&'static str, Vec<(String, MemberValue)>), layer::Error> {
+    ) -> Result<VertexMembers, layer::Error> {
         let (name, members) = match kind {
             VertexKind::ForwardSequence => &self.forward,
             VertexKind::BackwardSequence => &self.backward,
@@ -454,7 +453,7 @@ struct SpikingTensors {
     /// Every tensor connected to its forward vertices, by field name.
     fields: Vec<(String, TensorId, usize)>,
     /// Its backward vertex and members per block.
-    backward: Vec<(&'static str, Vec<(String, MemberValue)>)>,
+    backward: Vec<VertexMembers>,
 }
 
 impl TrainGraph {

@@ -207,7 +207,7 @@ fn dense_weight_and_bias_gradients_add_the_defined_sums_in_any_split_of_outputs(
 fn a_strided_block_past_the_matrix_is_refused() {
     // dy of 6 rows x 5 outputs from column 3, 4 columns wide: 29 values,
     // but only 27 remain after column 3
-    let dy = vec![0.0f32; ROWS * OUTPUTS];
+    let dy = [0.0f32; ROWS * OUTPUTS];
     let x = vec![0.0f32; ROWS * INPUTS];
     let mut dw = vec![0.0f32; 4 * INPUTS];
     let error = run_vertex(

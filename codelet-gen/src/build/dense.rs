@@ -76,8 +76,8 @@ pub fn forward() -> VertexDef {
     let step = traced(3, |a| vec![dot_step(a[0], a[1], a[2])]);
     let bias = traced(2, |a| vec![add(a[0], a[1])]);
     let mut body = vec![
-        let_index("row", Ix::Element.div(outputs.clone())),
-        let_index("col", Ix::Element.rem(outputs)),
+        let_index("row", Ix::Element.over(outputs.clone())),
+        let_index("col", Ix::Element.modulo(outputs)),
     ];
     let acc = v.let_var(&mut body, "acc", f32_const(-0.0));
     let k = Ix::name("k");
@@ -88,8 +88,8 @@ pub fn forward() -> VertexDef {
         vec![step.block(
             vec![
                 Operand::Var(acc),
-                load(x, Ix::name("row").mul(inputs.clone()).add(k.clone())),
-                load(w, Ix::name("col").mul(inputs).add(k)),
+                load(x, Ix::name("row").times(inputs.clone()).plus(k.clone())),
+                load(w, Ix::name("col").times(inputs).plus(k)),
             ],
             vec![Dest::Set(acc)],
         )],
@@ -136,8 +136,8 @@ pub fn grad_input() -> VertexDef {
     let outputs = v.size("outputs", Outputs, "output features");
     let step = traced(3, |a| vec![dot_step(a[0], a[1], a[2])]);
     let mut body = vec![
-        let_index("row", Ix::Element.div(inputs.clone())),
-        let_index("col", Ix::Element.rem(inputs.clone())),
+        let_index("row", Ix::Element.over(inputs.clone())),
+        let_index("col", Ix::Element.modulo(inputs.clone())),
     ];
     let acc = v.let_var(&mut body, "acc", f32_const(-0.0));
     let o = Ix::name("o");
@@ -148,8 +148,8 @@ pub fn grad_input() -> VertexDef {
         vec![step.block(
             vec![
                 Operand::Var(acc),
-                load(dy, Ix::name("row").mul(outputs).add(o.clone())),
-                load(w, o.mul(inputs).add(Ix::name("col"))),
+                load(dy, Ix::name("row").times(outputs).plus(o.clone())),
+                load(w, o.times(inputs).plus(Ix::name("col"))),
             ],
             vec![Dest::Set(acc)],
         )],
@@ -202,8 +202,8 @@ pub fn grad_weights() -> VertexDef {
     let _count = v.size("output_count", OutputCount, "outputs of the block");
     let step = traced(3, |a| vec![dot_step(a[0], a[1], a[2])]);
     let mut body = vec![
-        let_index("out", Ix::Element.div(inputs.clone())),
-        let_index("col", Ix::Element.rem(inputs.clone())),
+        let_index("out", Ix::Element.over(inputs.clone())),
+        let_index("col", Ix::Element.modulo(inputs.clone())),
     ];
     let acc = v.let_var(&mut body, "acc", load(dw, Ix::Element));
     let r = Ix::name("r");
@@ -214,8 +214,8 @@ pub fn grad_weights() -> VertexDef {
         vec![step.block(
             vec![
                 Operand::Var(acc),
-                load(dy, r.clone().mul(outputs).add(Ix::name("out"))),
-                load(x, r.mul(inputs).add(Ix::name("col"))),
+                load(dy, r.clone().times(outputs).plus(Ix::name("out"))),
+                load(x, r.times(inputs).plus(Ix::name("col"))),
             ],
             vec![Dest::Set(acc)],
         )],
@@ -267,7 +267,7 @@ pub fn grad_bias() -> VertexDef {
         vec![sum.block(
             vec![
                 Operand::Var(acc),
-                load(dy, Ix::name("r").mul(outputs).add(Ix::Element)),
+                load(dy, Ix::name("r").times(outputs).plus(Ix::Element)),
             ],
             vec![Dest::Set(acc)],
         )],

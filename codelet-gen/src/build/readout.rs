@@ -54,18 +54,18 @@ pub fn count() -> VertexDef {
     let classes = v.size("classes", Classes, "classes");
     let population = v.size("population", Population, "neurons per class");
     let sum = traced(2, |a| vec![sum_step(a[0], a[1])]);
-    let width = classes.clone().mul(population.clone());
+    let width = classes.clone().times(population.clone());
     // spk[t][row][col·P + p]
     let at = |t: Ix, p: Ix| {
-        t.mul(rows.clone())
-            .add(Ix::name("row"))
-            .mul(width.clone())
-            .add(Ix::name("col").mul(population.clone()))
-            .add(p)
+        t.times(rows.clone())
+            .plus(Ix::name("row"))
+            .times(width.clone())
+            .plus(Ix::name("col").times(population.clone()))
+            .plus(p)
     };
     let mut body = vec![
-        let_index("row", Ix::Element.div(classes.clone())),
-        let_index("col", Ix::Element.rem(classes)),
+        let_index("row", Ix::Element.over(classes.clone())),
+        let_index("col", Ix::Element.modulo(classes)),
     ];
     let s = v.let_var(&mut body, "s", load(spikes, at(Ix::Const(0), Ix::Const(0))));
     let group = |t: Ix| {
@@ -129,16 +129,16 @@ pub fn count_backward() -> VertexDef {
     let rows = v.size("rows", Rows, "rows of the block");
     let classes = v.size("classes", Classes, "classes");
     let population = v.size("population", Population, "neurons per class");
-    let width = classes.clone().mul(population.clone());
+    let width = classes.clone().times(population.clone());
     let body = vec![
-        let_index("row", Ix::Element.div(width.clone()).rem(rows)),
-        let_index("col", Ix::Element.rem(width).div(population)),
+        let_index("row", Ix::Element.over(width.clone()).modulo(rows)),
+        let_index("col", Ix::Element.modulo(width).over(population)),
         Stmt::Store {
             field: grad_spikes,
             index: crate::vertex::Index::Element,
             value: load(
                 grad_counts,
-                Ix::name("row").mul(classes).add(Ix::name("col")),
+                Ix::name("row").times(classes).plus(Ix::name("col")),
             ),
         },
     ];
@@ -205,8 +205,8 @@ pub fn cross_entropy() -> VertexDef {
         let (best, hit) = argmax_step((a[6], a[7]), a[0], a[3]);
         vec![g, picked, best, hit]
     });
-    let at = |c: Ix| Ix::name("base").add(c);
-    let mut body = vec![let_index("base", Ix::Element.mul(classes.clone()))];
+    let at = |c: Ix| Ix::name("base").plus(c);
+    let mut body = vec![let_index("base", Ix::Element.times(classes.clone()))];
     let top = v.let_var(&mut body, "top", load(counts, at(Ix::Const(0))));
     body.push(for_range(
         "c",
