@@ -60,6 +60,8 @@ pub struct TrainOptions {
     pub population: usize,
     /// Worker threads (0: all cores).
     pub threads: usize,
+    /// Where the training steps run (`--backend`).
+    pub backend: crate::graph_backend::Backend,
     /// Seed.
     pub seed: u64,
     /// Fraction of the bundled digits held out for testing.
@@ -108,6 +110,7 @@ impl Default for TrainOptions {
             precision: Precision::F32,
             population: 1,
             threads: 0,
+            backend: crate::graph_backend::Backend::Native,
             seed: 1,
             test_fraction: 0.2,
             metrics: None,
@@ -168,6 +171,10 @@ training
                           ce_membrane (the output membrane at every step)
                           (default ce_count)
   --threads N             worker threads (default: every core)
+  --backend B             native (default) or emulator: the training step as
+                          one IPU graph program, run by the graph emulator
+                          (fp32, feed-forward models, ce_count; see
+                          docs/training.md)
   --seed S                seed of everything random (default 1)
 output
   --metrics FILE.csv      per-epoch metrics
@@ -208,8 +215,9 @@ fn one_of<T>(
 /// What `--resume` may be given with: the checkpoint fixes the network and
 /// the training, so only the number of epochs, the data (which must be the
 /// same), the threads and the outputs may be named.
-pub const RESUME_OPTIONS: [&str; 9] = [
+pub const RESUME_OPTIONS: [&str; 10] = [
     "--resume",
+    "--backend",
     "--epochs",
     "--data",
     "--test-fraction",
@@ -421,6 +429,14 @@ impl TrainOptions {
                     o.threads = v.parse().map_err(|_| {
                         format!("{flag} needs a whole number (0: every core), got `{v}`")
                     })?;
+                }
+                "--backend" => {
+                    o.backend = one_of(
+                        flag,
+                        flags.value(flag)?,
+                        &crate::graph_backend::Backend::NAMES,
+                        crate::graph_backend::Backend::parse,
+                    )?
                 }
                 "--seed" => o.seed = options::seed(flag, flags.value(flag)?)?,
                 "--metrics" => o.metrics = Some(path(&mut flags)?),

@@ -9,9 +9,11 @@ use crate::checkpoint::{
 };
 use crate::cli::TrainOptions;
 use crate::data::{digits, idx, Dataset};
+use crate::graph_backend::{check_supported, Backend, EmulatorSteps};
 use crate::interrupt::Interrupt;
 use crate::memory;
 use crate::native::dense::Dense;
+use crate::native::LossPrecision;
 use crate::native::Native;
 use crate::network::{LayerSpec, NetworkSpec, SurrogateKind};
 use crate::params::Values;
@@ -19,7 +21,10 @@ use crate::report::csv::MetricsCsv;
 use crate::report::plot::write_png;
 use crate::report::progress::{epoch_line, Progress};
 use crate::threads;
-use crate::train::{evaluate, train, Control, EpochMetrics, Event, TrainConfig, TrainState};
+use crate::train::{
+    evaluate, train_with, Control, EpochMetrics, Event, NativeSteps, StepRunner, TrainConfig,
+    TrainState,
+};
 
 /// The training and test data: the bundled digits split with `seed`, or
 /// the IDX files of `--data DIR`.
@@ -149,6 +154,23 @@ pub fn train_command(
         "use a smaller --batch, --steps or --hidden, or --precision f16",
     )?;
     let (native, threads) = runner(&spec, options.threads)?;
+    // --backend emulator: the steps as graphs; the test passes natively with
+    // the same definitions (defined dense sums, the f32 loss)
+    let (native, mut emulator) = match options.backend {
+        Backend::Native => (native, None),
+        Backend::Emulator => {
+            check_supported(&spec, &config)?;
+            let native = native
+                .with_dense(Dense::Defined)
+                .with_loss_precision(LossPrecision::F32);
+            (native, Some(EmulatorSteps::new(&spec)))
+        }
+    };
+    let mut native_steps = NativeSteps(&native);
+    let steps: &mut dyn StepRunner = match emulator.as_mut() {
+        Some(e) => e,
+        None => &mut native_steps,
+    };
     writeln!(
         out,
         "training on {}: {} training and {} test images, {} features, {} classes",
@@ -161,9 +183,10 @@ pub fn train_command(
     .map_err(io)?;
     writeln!(
         out,
-        "network {}, {} thread(s)",
+        "network {}, {} thread(s), {} backend",
         describe(&spec, &config),
-        threads
+        threads,
+        options.backend.name()
     )
     .map_err(io)?;
     if let Some(path) = &options.resume {
@@ -198,7 +221,8 @@ pub fn train_command(
     let mut stopped: Option<(usize, usize)> = None;
     let started = Instant::now();
     let mut epoch_start = started.elapsed();
-    train(
+    train_with(
+        steps,
         &native,
         &config,
         &train_set,

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod encode;
+pub mod graph_backend;
 pub mod interrupt;
 pub mod native;
 pub mod network;

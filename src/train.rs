@@ -143,6 +143,57 @@ pub enum Control {
     Stop,
 }
 
+/// What one training step gave.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome {
+    /// The batch's loss.
+    pub loss: f64,
+    /// Rows predicted right.
+    pub correct: usize,
+    /// True when the update was skipped (fp16 overflow).
+    pub skipped: bool,
+}
+
+/// Runs training steps: the forward and backward passes of a batch and the
+/// update of the state.
+pub trait StepRunner {
+    /// One step on `batch`, updating `state`'s values, optimiser and loss
+    /// scale.
+    fn step(
+        &mut self,
+        batch: &Batch<'_>,
+        config: &TrainConfig,
+        state: &mut TrainState,
+    ) -> Result<StepOutcome, StepError>;
+}
+
+/// Steps on the native kernels.
+pub struct NativeSteps<'a>(pub &'a Native);
+
+impl StepRunner for NativeSteps<'_> {
+    fn step(
+        &mut self,
+        batch: &Batch<'_>,
+        config: &TrainConfig,
+        state: &mut TrainState,
+    ) -> Result<StepOutcome, StepError> {
+        let (prediction, mut gradients) =
+            self.0
+                .step(&state.values, batch, config.loss, state.scale.scale)?;
+        let skipped = !state.scale.update(gradients.overflow);
+        if !skipped {
+            state
+                .optimizer
+                .apply(&mut state.values, &mut gradients.tensors, config.clip);
+        }
+        Ok(StepOutcome {
+            loss: prediction.loss,
+            correct: prediction.correct(batch.labels),
+            skipped,
+        })
+    }
+}
+
 /// Encodes rows `indices` of `data` into a batch and runs `f` on it.
 fn with_batch<R>(
     data: &Dataset,
@@ -210,6 +261,28 @@ pub fn train(
     state: &mut TrainState,
     observer: &mut dyn FnMut(Event<'_>) -> Control,
 ) -> Result<Vec<EpochMetrics>, StepError> {
+    train_with(
+        &mut NativeSteps(native),
+        native,
+        config,
+        train,
+        test,
+        state,
+        observer,
+    )
+}
+
+/// [`train`] with the training steps run by `steps` (the test passes stay
+/// on `native`).
+pub fn train_with(
+    steps: &mut dyn StepRunner,
+    native: &Native,
+    config: &TrainConfig,
+    train: &Dataset,
+    test: &Dataset,
+    state: &mut TrainState,
+    observer: &mut dyn FnMut(Event<'_>) -> Control,
+) -> Result<Vec<EpochMetrics>, StepError> {
     let mut finished = Vec::new();
     let batches = train.len().div_ceil(config.batch);
     while state.epoch < config.epochs {
@@ -219,22 +292,16 @@ pub fn train(
         for b in state.progress.batches..batches {
             let started = Instant::now();
             let indices = &order[b * config.batch..((b + 1) * config.batch).min(train.len())];
-            let (prediction, mut gradients) =
-                with_batch(train, indices, config, stream, |batch| {
-                    native.step(&state.values, batch, config.loss, state.scale.scale)
-                })?;
-            let labels: Vec<usize> = indices.iter().map(|&i| train.labels[i]).collect();
-            if state.scale.update(gradients.overflow) {
-                state
-                    .optimizer
-                    .apply(&mut state.values, &mut gradients.tensors, config.clip);
-            } else {
+            let outcome = with_batch(train, indices, config, stream, |batch| {
+                steps.step(batch, config, state)
+            })?;
+            if outcome.skipped {
                 state.progress.skipped += 1;
             }
             let p = &mut state.progress;
             p.batches += 1;
-            p.loss_sum += prediction.loss;
-            p.correct += prediction.correct(&labels);
+            p.loss_sum += outcome.loss;
+            p.correct += outcome.correct;
             p.seen += indices.len();
             p.seconds += started.elapsed().as_secs_f64();
             let control = observer(Event::Batch {

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::build::Instance;
 use crate::ir::{BinOp, Callee, Function, Graph, Id, Node, UnOp};
-use crate::vertex::{Block, Dest, Index, Operand, Stmt};
+use crate::vertex::{Block, Dest, Index, Ix, Operand, Stmt};
 
 /// Operations by class (see the module documentation for the rules).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,6 +107,12 @@ pub struct BodyCost {
     /// Statements of the functions it calls (each function once: its
     /// operations, the result's declaration and assignment, `return`).
     pub callee_statements: u32,
+    /// The unsigned member (its index among the vertex's members) that
+    /// bounds an inner loop other than the step loop (the training
+    /// vertices'), whose body is then counted in `per_step`: the estimate
+    /// runs it that member's value times.
+    #[serde(default)]
+    pub loop_bound: Option<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -294,8 +300,35 @@ impl Counter<'_> {
                     }
                 }
                 Stmt::Block(block) => self.block(level, block),
+                Stmt::LetIndex { .. } => {
+                    self.cost.statements += 1;
+                    let index = OpCounts {
+                        arith: 1,
+                        ..OpCounts::default()
+                    };
+                    self.add(level, index);
+                }
+                Stmt::Loop { to, body, .. } => {
+                    self.cost.step_loop = true;
+                    self.cost.statements += 1;
+                    if self.cost.loop_bound.is_none() {
+                        self.cost.loop_bound = first_member(to);
+                    }
+                    self.statements(Level::Step, body);
+                }
             }
         }
+    }
+}
+
+/// The first unsigned member an index expression reads.
+fn first_member(ix: &Ix) -> Option<u32> {
+    match ix {
+        Ix::Member(m) => u32::try_from(*m).ok(),
+        Ix::Add(a, b) | Ix::Mul(a, b) | Ix::Div(a, b) | Ix::Rem(a, b) => {
+            first_member(a).or_else(|| first_member(b))
+        }
+        Ix::Element | Ix::Name(_) | Ix::Const(_) => None,
     }
 }
 

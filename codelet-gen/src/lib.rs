@@ -30,7 +30,7 @@ pub mod vertex;
 pub use build::{builtin_models, builtin_surrogates, Codelets, ModelDef, Options, SurrogateDef};
 pub use cost::{BodyCost, OpCounts};
 pub use manifest::{Element, FieldInfo, MemberInfo, MemberType, VertexInfo};
-pub use vertex::{Direction, FieldRole, Layout, Length, MemberRole, VertexKind};
+pub use vertex::{Direction, FieldRole, Layout, Length, MemberRole, Size, VertexKind};
 
 /// The generated codelets: the definitions, the codelet file and the
 /// manifest.

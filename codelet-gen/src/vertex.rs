@@ -26,6 +26,28 @@ pub enum VertexKind {
     ForwardSequence,
     /// The backward pass through time in one reverse sweep (`...BwdSeq`).
     BackwardSequence,
+    /// A dense layer's forward pass over a block of rows (`DenseFwd`).
+    DenseForward,
+    /// A dense layer's input gradient over a block of rows (`DenseBwdInput`).
+    DenseGradInput,
+    /// A dense layer's weight gradient for a block of outputs
+    /// (`DenseBwdWeights`).
+    DenseGradWeights,
+    /// A dense layer's bias gradient for a block of outputs (`DenseBwdBias`).
+    DenseGradBias,
+    /// Adam's update of a block of parameters (`AdamUpdate`).
+    AdamUpdate,
+    /// SGD with momentum's update of a block of parameters (`SgdUpdate`).
+    SgdUpdate,
+    /// Population spike counts of a block of rows (`PopulationCount`).
+    SpikeCount,
+    /// The spikes' gradient from the counts' (`PopulationCountBwd`).
+    SpikeCountBackward,
+    /// The count cross-entropy of a block of rows: gradients, each row's
+    /// `log p` of its label and whether it was predicted (`CountCrossEntropy`).
+    CountCrossEntropy,
+    /// The loss and the correct count from every row's terms (`CountLossTotal`).
+    CountLossTotal,
 }
 
 impl VertexKind {
@@ -35,7 +57,27 @@ impl VertexKind {
             VertexKind::ForwardStep => "FwdStep",
             VertexKind::ForwardSequence => "FwdSeq",
             VertexKind::BackwardSequence => "BwdSeq",
+            VertexKind::DenseForward => "DenseFwd",
+            VertexKind::DenseGradInput => "DenseBwdInput",
+            VertexKind::DenseGradWeights => "DenseBwdWeights",
+            VertexKind::DenseGradBias => "DenseBwdBias",
+            VertexKind::AdamUpdate => "AdamUpdate",
+            VertexKind::SgdUpdate => "SgdUpdate",
+            VertexKind::SpikeCount => "PopulationCount",
+            VertexKind::SpikeCountBackward => "PopulationCountBwd",
+            VertexKind::CountCrossEntropy => "CountCrossEntropy",
+            VertexKind::CountLossTotal => "CountLossTotal",
         }
+    }
+
+    /// True for the neuron models' vertices (`...FwdStep`, `...FwdSeq`,
+    /// `...BwdSeq`), whose field lengths follow from `n` and `steps` alone;
+    /// the others are whole classes of their own (the suffix is the class).
+    pub const fn is_neuron(self) -> bool {
+        matches!(
+            self,
+            VertexKind::ForwardStep | VertexKind::ForwardSequence | VertexKind::BackwardSequence
+        )
     }
 }
 
@@ -95,15 +137,88 @@ pub enum Length {
     /// `rows x n`: `rows` blocks of one value per element (row `k` of
     /// element `i` at `k·n + i`).
     RowsByElements(u32),
+    /// The product of four sizes (a row-major array of that shape).
+    Product([Size; 4]),
+    /// `(rows - 1)·stride + width` (0 when `rows` is 0): a block of `width`
+    /// columns of `rows` rows of a row-major matrix `stride` wide, from
+    /// its first element.
+    Strided {
+        /// Rows.
+        rows: Size,
+        /// Elements from one row to the next.
+        stride: Size,
+        /// Columns of the block.
+        width: Size,
+    },
+}
+
+/// One factor of a [`Length`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Size {
+    /// 1.
+    One,
+    /// `n`, the element count.
+    Elements,
+    /// The value of the (unsigned) member with this role.
+    Member(MemberRole),
+    /// A fixed number.
+    Fixed(u32),
+}
+
+impl Size {
+    fn resolve(self, n: usize, member: &dyn Fn(MemberRole) -> Option<usize>) -> Option<usize> {
+        match self {
+            Size::One => Some(1),
+            Size::Elements => Some(n),
+            Size::Member(role) => member(role),
+            Size::Fixed(k) => Some(k as usize),
+        }
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Size::One => write!(f, "1"),
+            Size::Elements => write!(f, "n"),
+            Size::Member(role) => write!(f, "{}", role.size_name()),
+            Size::Fixed(k) => write!(f, "{k}"),
+        }
+    }
 }
 
 impl Length {
-    /// The length for `n` elements and `steps` steps; `None` on overflow.
+    /// The length for `n` elements and `steps` steps; `None` on overflow
+    /// or when it depends on another member (see [`Length::resolve`]).
     pub fn of(self, n: usize, steps: usize) -> Option<usize> {
+        self.resolve(n, &|role| (role == MemberRole::Steps).then_some(steps))
+    }
+
+    /// The length for `n` elements and the unsigned members' values
+    /// (`member(role)`, `None` for a member the vertex does not have);
+    /// `None` on overflow or a missing member.
+    pub fn resolve(self, n: usize, member: &dyn Fn(MemberRole) -> Option<usize>) -> Option<usize> {
         match self {
             Length::Elements => Some(n),
-            Length::StepsByElements => steps.checked_mul(n),
+            Length::StepsByElements => member(MemberRole::Steps)?.checked_mul(n),
             Length::RowsByElements(rows) => (rows as usize).checked_mul(n),
+            Length::Product(sizes) => sizes
+                .iter()
+                .try_fold(1usize, |a, s| a.checked_mul(s.resolve(n, member)?)),
+            Length::Strided {
+                rows,
+                stride,
+                width,
+            } => {
+                let rows = rows.resolve(n, member)?;
+                if rows == 0 {
+                    return Some(0);
+                }
+                (rows - 1)
+                    .checked_mul(stride.resolve(n, member)?)?
+                    .checked_add(width.resolve(n, member)?)
+            }
         }
     }
 }
@@ -114,6 +229,23 @@ impl fmt::Display for Length {
             Length::Elements => write!(f, "n"),
             Length::StepsByElements => write!(f, "steps x n"),
             Length::RowsByElements(rows) => write!(f, "{rows} x n"),
+            Length::Product(sizes) => {
+                let factors: Vec<String> = sizes
+                    .iter()
+                    .filter(|s| **s != Size::One)
+                    .map(|s| s.to_string())
+                    .collect();
+                if factors.is_empty() {
+                    write!(f, "1")
+                } else {
+                    write!(f, "{}", factors.join(" x "))
+                }
+            }
+            Length::Strided {
+                rows,
+                stride,
+                width,
+            } => write!(f, "({rows} - 1) x {stride} + {width}"),
         }
     }
 }
@@ -148,6 +280,9 @@ pub enum FieldRole {
     GradPrepared,
     /// Prepared constant `k`, one value per element.
     Prepared(usize),
+    /// A tensor of a vertex that is not a neuron model (dense layers,
+    /// optimisers, readout), bound by its name; its meaning says what.
+    Tensor,
 }
 
 /// One vector field.
@@ -195,6 +330,36 @@ pub enum MemberRole {
     /// The layer-wide index of the vertex's element 0 (the random stream's
     /// element counter).
     ElementOffset,
+    /// Rows of a block (dense layers, readout).
+    Rows,
+    /// A dense layer's input features.
+    Inputs,
+    /// A dense layer's output features (the width of its output rows).
+    Outputs,
+    /// The outputs of a block of a dense layer's outputs.
+    OutputCount,
+    /// Classes of the readout.
+    Classes,
+    /// Neurons per class of the readout.
+    Population,
+    /// The batch size the loss divides by, as a float.
+    Batch,
+}
+
+impl MemberRole {
+    /// The name of a size-giving member, as lengths print it.
+    pub const fn size_name(self) -> &'static str {
+        match self {
+            MemberRole::Steps => "steps",
+            MemberRole::Rows => "rows",
+            MemberRole::Inputs => "inputs",
+            MemberRole::Outputs => "outputs",
+            MemberRole::OutputCount => "output_count",
+            MemberRole::Classes => "classes",
+            MemberRole::Population => "population",
+            _ => "?",
+        }
+    }
 }
 
 /// One plain member, set by the host.
@@ -251,6 +416,53 @@ pub enum Index {
     Row(u32),
     /// `member + i`, a member plus the element.
     MemberPlusElement(usize),
+    /// Any unsigned index expression.
+    Expr(Ix),
+}
+
+/// An unsigned index expression (32-bit arithmetic; the vertex's field
+/// lengths keep every value below 2^32).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ix {
+    /// `i`, this worker's current element.
+    Element,
+    /// A loop counter or index local of this name.
+    Name(String),
+    /// An unsigned member.
+    Member(usize),
+    /// A constant.
+    Const(u32),
+    /// `a + b`.
+    Add(Box<Ix>, Box<Ix>),
+    /// `a · b`.
+    Mul(Box<Ix>, Box<Ix>),
+    /// `a / b` (integer division; `b` is never 0 where it runs).
+    Div(Box<Ix>, Box<Ix>),
+    /// `a % b`.
+    Rem(Box<Ix>, Box<Ix>),
+}
+
+impl Ix {
+    /// A counter or local by name.
+    pub fn name(name: &str) -> Ix {
+        Ix::Name(name.to_string())
+    }
+    /// `self + other`.
+    pub fn plus(self, other: Ix) -> Ix {
+        Ix::Add(Box::new(self), Box::new(other))
+    }
+    /// `self · other`.
+    pub fn times(self, other: Ix) -> Ix {
+        Ix::Mul(Box::new(self), Box::new(other))
+    }
+    /// `self / other`.
+    pub fn over(self, other: Ix) -> Ix {
+        Ix::Div(Box::new(self), Box::new(other))
+    }
+    /// `self % other`.
+    pub fn modulo(self, other: Ix) -> Ix {
+        Ix::Rem(Box::new(self), Box::new(other))
+    }
 }
 
 /// A value a statement reads.
@@ -350,6 +562,24 @@ pub enum Stmt {
     Block(Block),
     /// Statements that run only when the surrogate is stochastic.
     IfStochastic(Vec<Stmt>),
+    /// `const unsigned name = value;`: an index local.
+    LetIndex {
+        /// Its name.
+        name: String,
+        /// Its value.
+        value: Ix,
+    },
+    /// `for (unsigned counter = from; counter < to; ++counter)`.
+    Loop {
+        /// The counter's name ([`Ix::Name`] in the body).
+        counter: String,
+        /// The first value.
+        from: Ix,
+        /// One past the last value.
+        to: Ix,
+        /// The body.
+        body: Vec<Stmt>,
+    },
 }
 
 /// How the elements are shared between a tile's workers.
@@ -448,6 +678,7 @@ impl VertexDef {
                     Stmt::Block(block) => out.push(block),
                     Stmt::ForElements(body)
                     | Stmt::ForSteps { body, .. }
+                    | Stmt::Loop { body, .. }
                     | Stmt::IfStochastic(body) => walk(body, out),
                     _ => {}
                 }

@@ -51,6 +51,14 @@ pub fn emulator_ran(data: &[u8]) -> bool {
     };
     let flags = b.byte();
     let edits = usize::from(flags >> 1) % 4;
+    // every size-giving member is 5 but the steps (see the members below)
+    let sizes = |role: MemberRole| {
+        Some(if role == MemberRole::Steps {
+            steps as usize
+        } else {
+            5
+        })
+    };
     let mut fields: Vec<Field> = vertex
         .fields
         .iter()
@@ -60,7 +68,7 @@ pub fn emulator_ran(data: &[u8]) -> bool {
             writable: f.direction != Direction::Input,
             len: f
                 .length
-                .of(n, steps as usize)
+                .resolve(n, &sizes)
                 .filter(|&len| len <= 1 << 14)
                 .unwrap_or(3),
         })
@@ -83,7 +91,7 @@ pub fn emulator_ran(data: &[u8]) -> bool {
     }
     let sizes_fit = vertex.fields.iter().all(|f| {
         f.length
-            .of(n, steps as usize)
+            .resolve(n, &sizes)
             .is_some_and(|len| len <= 1 << 14)
     });
     let well_formed = edits == 0 && sizes_fit && n % vertex.element_multiple as usize == 0;

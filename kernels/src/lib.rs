@@ -2,6 +2,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod dense;
 pub mod error;
 pub mod layer;
 pub mod math;

@@ -10,6 +10,31 @@
 use crate::error::{check_len, Error};
 use crate::real::Real;
 
+/// Adam's per-step constants, by name, in the order of
+/// [`Adam::constants`]: the lerp form flag (1 when `1 - beta1 < 0.5`),
+/// `w = 1 - beta1`, `1 - w`, `beta2`, `1 - beta2`,
+/// `sqrt(1 - beta2^t)`, `eps`, `-lr / (1 - beta1^t)`.
+pub const ADAM_CONSTANT_NAMES: [&str; ADAM_CONSTANTS] = [
+    "lerp_low",
+    "lerp_weight",
+    "lerp_complement",
+    "beta2",
+    "one_minus_beta2",
+    "bias_correction2_sqrt",
+    "eps",
+    "neg_step_size",
+];
+
+/// The number of Adam's per-step constants.
+pub const ADAM_CONSTANTS: usize = 8;
+
+/// SGD's per-step constants, in the order of [`Sgd::constants`]: the
+/// first-step flag (1 on the first step), `momentum`, `-lr`.
+pub const SGD_CONSTANT_NAMES: [&str; SGD_CONSTANTS] = ["first", "momentum", "neg_lr"];
+
+/// The number of SGD's per-step constants.
+pub const SGD_CONSTANTS: usize = 3;
+
 /// Adam's per-step constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Adam<T> {
@@ -50,6 +75,37 @@ impl<T: Real> Adam<T> {
             bias_correction2_sqrt: T::constant(crate::math::sqrt(bias_correction2)),
             eps: T::constant(eps),
             neg_step_size: T::constant(-(lr / bias_correction1)),
+        }
+    }
+
+    /// The per-step constants as values, in the order of
+    /// [`ADAM_CONSTANTS`]; the lerp form (`1 - beta1 < 0.5`) as 1 or 0.
+    /// What an IPU graph streams in each step.
+    pub fn constants(&self) -> [T; ADAM_CONSTANTS] {
+        [
+            if self.lerp_low { T::one() } else { T::zero() },
+            self.lerp_weight,
+            self.lerp_complement,
+            self.beta2,
+            self.one_minus_beta2,
+            self.bias_correction2_sqrt,
+            self.eps,
+            self.neg_step_size,
+        ]
+    }
+
+    /// The optimiser with these per-step constants (the order of
+    /// [`ADAM_CONSTANTS`]; the first is replaced by `lerp_low`).
+    pub fn from_constants(c: [T; ADAM_CONSTANTS], lerp_low: bool) -> Adam<T> {
+        Adam {
+            lerp_low,
+            lerp_weight: c[1],
+            lerp_complement: c[2],
+            beta2: c[3],
+            one_minus_beta2: c[4],
+            bias_correction2_sqrt: c[5],
+            eps: c[6],
+            neg_step_size: c[7],
         }
     }
 
@@ -121,6 +177,26 @@ impl<T: Real> Sgd<T> {
         Sgd {
             momentum: T::constant(momentum),
             neg_lr: T::constant(-lr),
+        }
+    }
+
+    /// The per-step constants as values, in the order of
+    /// [`SGD_CONSTANTS`]: `first` (1 on the first step, else 0),
+    /// `momentum`, `-lr`.
+    pub fn constants(&self, first: bool) -> [T; SGD_CONSTANTS] {
+        [
+            if first { T::one() } else { T::zero() },
+            self.momentum,
+            self.neg_lr,
+        ]
+    }
+
+    /// The optimiser with these constants (the order of
+    /// [`SGD_CONSTANTS`]; the first-step flag is not part of it).
+    pub fn from_constants(c: [T; SGD_CONSTANTS]) -> Sgd<T> {
+        Sgd {
+            momentum: c[1],
+            neg_lr: c[2],
         }
     }
 

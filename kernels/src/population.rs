@@ -272,3 +272,162 @@ pub fn mse_count_loss(
     }
     Ok(total / elements as f64 / readout.steps as f64)
 }
+
+// ---- The readout and the count cross-entropy in the layer's precision ----
+//
+// The IPU has no binary64, so its graph computes the readout and the loss in
+// a precision it has (binary32). The functions below are that definition,
+// generic over `T`; the per-element steps (`max_step`, `exp_sum_step`,
+// `ce_class`, `argmax_step`) are what the code generator traces into the
+// population vertices, and the native runner can compute the same bits
+// with them (`T = f32`).
+
+/// `acc + a`: one term of the counts' and the loss's sums.
+#[inline(always)]
+pub fn sum_step<T: Real>(acc: T, a: T) -> T {
+    acc + a
+}
+
+/// The larger of the running maximum `m` and `v`: `v > m ? v : m` (the
+/// first of equal maxima stays; a NaN `v` is skipped).
+#[inline(always)]
+pub fn max_step<T: Real>(m: T, v: T) -> T {
+    T::select(v.gt(m), v, m)
+}
+
+/// `s + exp(v - max)`, with the crate's own `exp` in `T`.
+#[inline(always)]
+pub fn exp_sum_step<T: Real>(s: T, v: T, max: T) -> T {
+    s + (v - max).exp()
+}
+
+/// One class of one row of the count cross-entropy: `log p = (v - max) -
+/// log_sum` and `dL/d count = own - exp(log p)·g_y`, where `own = g_y` at
+/// the label (`is_label > 0`) and `+0` elsewhere, `g_y = -(1 / B)`.
+/// Returns `(dL/d count, log p)`.
+#[inline(always)]
+pub fn ce_class<T: Real>(v: T, max: T, log_sum: T, is_label: T, batch: T) -> (T, T) {
+    let label_grad = -(T::one() / batch);
+    let log_p = (v - max) - log_sum;
+    let own = T::select(is_label.gt(T::zero()), label_grad, T::zero());
+    (own - log_p.exp() * label_grad, log_p)
+}
+
+/// The loss from the sum of the labels' `log p`: `-total / B`.
+#[inline(always)]
+pub fn ce_loss<T: Real>(total: T, batch: T) -> T {
+    -total / batch
+}
+
+/// One class of the prediction: the running `(best count, whether the best
+/// class is the label)` after class `c` with count `v` (`is_label` 1 at the
+/// label, 0 elsewhere): `v > best` takes it. Start from `(-inf, is_label
+/// of class 0)`, so that a row with no count above `-inf` predicts class 0
+/// as [`spike_counts`]' users do.
+#[inline(always)]
+pub fn argmax_step<T: Real>(best: (T, T), v: T, is_label: T) -> (T, T) {
+    let take = v.gt(best.0);
+    (
+        T::select(take, v, best.0),
+        T::select(take, is_label, best.1),
+    )
+}
+
+/// [`spike_counts`] in `T`: `counts[b][c] = sum_t sum_p spk[t][b][c·P + p]`,
+/// over the population first (from `p = 0`, starting at that spike), then
+/// over time from `t = 0`, one rounding in `T` per addition
+/// ([`sum_step`]). In binary32 counts of 0/1 spikes are exact integers up
+/// to 2^24.
+pub fn spike_counts_in<T: Real>(
+    readout: &Readout,
+    spikes: &[T],
+    counts: &mut [T],
+) -> Result<(), Error> {
+    let (outputs, len) = readout.check()?;
+    check_len("spikes", spikes.len(), len)?;
+    check_len("counts", counts.len(), readout.batch * readout.classes)?;
+    for (t, step) in spikes.chunks_exact(readout.batch * outputs).enumerate() {
+        for (b, row) in step.chunks_exact(outputs).enumerate() {
+            for (c, group) in row.chunks_exact(readout.population).enumerate() {
+                let sum = group[1..].iter().fold(group[0], |s, &v| sum_step(s, v));
+                let count = &mut counts[b * readout.classes + c];
+                *count = if t == 0 { sum } else { sum_step(*count, sum) };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`spike_counts_backward`] in `T`: every spike of class `c` in row `b`, at
+/// every step, receives `grad_counts[b][c]` (no rounding).
+pub fn spike_counts_backward_in<T: Real>(
+    readout: &Readout,
+    grad_counts: &[T],
+    grad_spikes: &mut [T],
+) -> Result<(), Error> {
+    let (outputs, len) = readout.check()?;
+    check_len(
+        "count gradients",
+        grad_counts.len(),
+        readout.batch * readout.classes,
+    )?;
+    check_len("spike gradients", grad_spikes.len(), len)?;
+    for step in grad_spikes.chunks_exact_mut(readout.batch * outputs) {
+        for (b, row) in step.chunks_exact_mut(outputs).enumerate() {
+            for (c, group) in row.chunks_exact_mut(readout.population).enumerate() {
+                group.fill(grad_counts[b * readout.classes + c]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`ce_count_loss`] in `T` (binary32 on the IPU): per row `m = max_c
+/// counts` ([`max_step`] from class 0), `s = sum_c exp(counts - m)` from
+/// `+0`, `c = 0` up ([`exp_sum_step`]), `ln s`; per class [`ce_class`];
+/// `L = -(sum_b log p[b][y_b]) / B` ([`ce_loss`]), the sum from `+0`, rows
+/// ascending, `B` the batch as a `T`. `exp` and `ln` are the crate's own,
+/// in `T`. Returns the loss and writes `dL/d counts`.
+pub fn ce_count_loss_in<T: Real>(
+    readout: &Readout,
+    counts: &[T],
+    labels: &[usize],
+    grad_counts: &mut [T],
+) -> Result<T, Error> {
+    readout.check()?;
+    let classes = readout.classes;
+    check_len("counts", counts.len(), readout.batch * classes)?;
+    check_len(
+        "count gradients",
+        grad_counts.len(),
+        readout.batch * classes,
+    )?;
+    readout.check_labels(labels)?;
+    let batch = T::constant(readout.batch as f64);
+    let mut total = T::zero();
+    for ((row, grads), &label) in counts
+        .chunks_exact(classes)
+        .zip(grad_counts.chunks_exact_mut(classes))
+        .zip(labels)
+    {
+        let max = row[1..].iter().fold(row[0], |m, &v| max_step(m, v));
+        let sum = row.iter().fold(T::zero(), |s, &v| exp_sum_step(s, v, max));
+        let log_sum = sum.ln();
+        for (c, (&v, g)) in row.iter().zip(grads.iter_mut()).enumerate() {
+            let is_label = if c == label { T::one() } else { T::zero() };
+            let (grad, log_p) = ce_class(v, max, log_sum, is_label, batch);
+            *g = grad;
+            if c == label {
+                total = sum_step(total, log_p);
+            }
+        }
+    }
+    Ok(ce_loss(total, batch))
+}
+
+/// The label's `log p` of a row, kept while the classes are visited:
+/// `is_label > 0 ? log_p : picked`.
+#[inline(always)]
+pub fn pick_step<T: Real>(picked: T, log_p: T, is_label: T) -> T {
+    T::select(is_label.gt(T::zero()), log_p, picked)
+}

@@ -435,7 +435,8 @@ pub fn run_vertex(
             });
         }
     }
-    let mut steps = 1usize;
+    // the unsigned members, by role: the sizes field lengths are given in
+    let mut sizes: Vec<(MemberRole, usize)> = Vec::new();
     for member in &vertex.members {
         let mut matching = members.iter().filter(|(n, _)| *n == member.name);
         let (_, value) = matching.next().ok_or_else(|| EmulatorError::Missing {
@@ -456,8 +457,11 @@ pub fn run_vertex(
                 actual: value.ty().name().to_string(),
             });
         }
-        if member.role == MemberRole::Steps {
-            steps = usize::try_from(value.bits()).unwrap_or(usize::MAX);
+        if member.ty == MemberType::Unsigned {
+            sizes.push((
+                member.role,
+                usize::try_from(value.bits()).unwrap_or(usize::MAX),
+            ));
         }
         member_bits.push(value.bits());
     }
@@ -516,6 +520,13 @@ pub fn run_vertex(
         });
     }
     let fits = |x: usize| u32::try_from(x).is_ok();
+    let size = |role: MemberRole| {
+        sizes
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|&(_, v)| v)
+            .or((role == MemberRole::Steps).then_some(1))
+    };
     if !fits(n) {
         return Err(EmulatorError::TooLarge {
             vertex: v(),
@@ -524,14 +535,19 @@ pub fn run_vertex(
     }
     for (field, &k) in vertex.fields.iter().zip(&order) {
         let actual = fields[k].1.len();
-        let expected = field.length.of(n, steps).filter(|&x| fits(x));
+        let expected = field.length.resolve(n, &size).filter(|&x| fits(x));
         match expected {
             None => {
                 return Err(EmulatorError::TooLarge {
                     vertex: v(),
                     what: format!(
-                        "`{}` ({} with n = {n}, steps = {steps})",
-                        field.name, field.length
+                        "`{}` ({} with n = {n}{})",
+                        field.name,
+                        field.length,
+                        sizes
+                            .iter()
+                            .map(|(role, v)| format!(", {} = {v}", role.size_name()))
+                            .collect::<String>()
                     ),
                 })
             }

@@ -24,6 +24,7 @@ pub mod emulator;
 pub mod graph;
 pub mod layer;
 pub mod poplar_backend;
+pub mod train_graph;
 
 pub use layer::{ForwardVertices, SurrogateSpec, VertexLayer};
 

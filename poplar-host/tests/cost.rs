@@ -412,22 +412,28 @@ fn the_seed_papers_layer_on_a_gc200_by_hand() {
     // grad_spikes, grad_mem and the 4 surrogate members = 8, grad_x 1 store:
     // 21 + 16 + 10 + 6 + 8 + 1 = 62, with loop and index 67;
     // per element: loop 3 + 4 stores + 25 * 67 = 1682;
-    // worker: 23 + 15 * 1682 = 25253; tile 6 * 25253 = 151518
+    // per element: loop 3 + 4 stores + 4 loads (grad_final_mem and the 3
+    // sums it continues) + 25 * 67 = 1686;
+    // worker: 23 + 15 * 1686 = 25313; tile 6 * 25313 = 151878; two syncs:
+    // the copy that restarts the sums from -0, and the compute set
     assert_eq!(
         e.backward_vertex,
         "snn::LeakyBwdSeq<float,snn::subtract,snn::scalar,snn::atan>"
     );
-    assert_eq!((e.backward.compute, e.backward.sync), (151518, 150));
-    assert_eq!(e.total_cycles(), 43248 + 150 + 151518 + 150);
-    assert!((e.seconds() - 195066.0 / 1.33e9).abs() < 1e-12);
-    // memory of tile 0, forward: initial_mem 88 floats, x, spikes, mem 25 * 88
-    // each: 352 + 3 * 8800 = 26752; state 40; code 440; stacks 1536
-    let (tile, fwd) = e.forward_memory.max();
+    assert_eq!((e.backward.compute, e.backward.sync), (151878, 300));
+    // the copy: 3 * 88 floats = 1056 bytes at 4 bytes per cycle
+    assert_eq!(e.backward.exchange, 264);
+    assert_eq!(e.total_cycles(), 43248 + 150 + 151878 + 300 + 264);
+    assert!((e.seconds() - 195840.0 / 1.33e9).abs() < 1e-12);
+    // memory of tile 0, both passes on one graph: per element 88 floats of
+    // initial_mem, grad_initial_mem, no_grad_mem and 3 rows each of
+    // grad_prepared and no_grad_prepared (9 rows), and 25 rows each of x,
+    // spikes, mem, grad_spikes, grad_mem, grad_x (150 rows):
+    // 159 * 88 * 4 = 55968 bytes
+    let (tile, both) = e.memory.max();
     assert_eq!(tile, 0);
-    assert_eq!(
-        (fwd.tensors, fwd.vertex_state, fwd.code, fwd.stacks),
-        (26752, 40, 440, 1536)
-    );
+    assert_eq!(both.tensors, 55968);
+    assert_eq!(both.stacks, 1536);
 }
 
 #[test]

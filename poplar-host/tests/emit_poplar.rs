@@ -21,6 +21,7 @@ use snn_poplar_host::emit::{
 use snn_poplar_host::emulator::{self, Element};
 use snn_poplar_host::graph::run::{Engine, Values};
 use snn_poplar_host::graph::{Graph, Program, Target};
+use snn_poplar_host::layer::Chunking;
 use snn_poplar_host::{SurrogateSpec, VertexLayer};
 
 fn crate_dir() -> PathBuf {
@@ -119,10 +120,15 @@ fn small_graph<T: Element>() -> (Graph, Program, EmitData) {
     )
     .unwrap();
     let target = Target::custom("small", 4, 6, 624 * 1024, 1.33e9).unwrap();
-    let (g, constants) = layer.forward_graph(steps, target, 4).unwrap();
-    assert!(constants.is_empty(), "scalar parameters are members");
+    let (g, constants) = layer.graph(steps, target, 4, Chunking::Whole).unwrap();
+    assert!(
+        constants
+            .iter()
+            .all(|(name, _)| name.starts_with("no_grad")),
+        "scalar parameters are members"
+    );
     assert!(g.blocks.len() > 1, "the layer is split over tiles");
-    let info = emulator::vertex(g.vertex).unwrap();
+    let info = emulator::vertex(g.forward_vertex).unwrap();
     let name = |role| info.field_with(role).unwrap().name.clone();
     use snn_codelet_gen::FieldRole;
     let (x, spk, mem, init) = (
@@ -139,12 +145,12 @@ fn small_graph<T: Element>() -> (Graph, Program, EmitData) {
             stream: "x".into(),
             to: id(&x).region(0..steps * padded),
         },
-        Program::Repeat(2, Box::new(Program::Sequence(vec![g.program.clone()]))),
+        Program::Repeat(2, Box::new(Program::Sequence(vec![g.forward.clone()]))),
         Program::Copy {
             from: id(&mem).region((steps - 1) * b0.len()..steps * b0.len()),
             to: id(&init).region(b0.clone()),
         },
-        g.program.clone(),
+        g.forward.clone(),
         Program::StreamOut {
             from: id(&spk).region(0..steps * padded),
             stream: "spikes".into(),

@@ -25,11 +25,42 @@ fn values(count: usize, seed: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The sizes the unsigned members give (`steps` as asked, the training
+/// vertices' row and feature counts small and distinct).
+fn size(role: MemberRole, steps: usize) -> usize {
+    match role {
+        MemberRole::Steps => steps,
+        MemberRole::Rows => 3,
+        MemberRole::Inputs => 4,
+        MemberRole::Outputs => 5,
+        MemberRole::OutputCount => 2,
+        MemberRole::Classes => 3,
+        MemberRole::Population => 2,
+        _ => 1,
+    }
+}
+
+/// The element count: `n` when the first field's length is `n`, else what
+/// its rule gives from the members.
+fn elements(vertex: &VertexInfo, n: usize, steps: usize) -> usize {
+    let rule = vertex.fields[0].length;
+    let sizes = |role| Some(size(role, steps));
+    if rule.resolve(1, &sizes) == rule.resolve(2, &sizes) {
+        rule.resolve(1, &sizes).unwrap()
+    } else {
+        n
+    }
+}
+
 fn data_for(vertex: &VertexInfo, n: usize, steps: usize) -> Data {
     let lengths: Vec<usize> = vertex
         .fields
         .iter()
-        .map(|f| f.length.of(n, steps).unwrap())
+        .map(|f| {
+            f.length
+                .resolve(n, &|role| Some(size(role, steps)))
+                .unwrap()
+        })
         .collect();
     match vertex.precision {
         ElementType::Float => Data::F32(
@@ -55,8 +86,9 @@ fn members_for(vertex: &VertexInfo, steps: u32) -> Vec<(&str, MemberValue)> {
         .iter()
         .map(|m| {
             let value = match (m.ty, m.role) {
-                (MemberType::Unsigned, MemberRole::Steps) => MemberValue::Unsigned(steps),
-                (MemberType::Unsigned, _) => MemberValue::Unsigned(1),
+                (MemberType::Unsigned, role) => {
+                    MemberValue::Unsigned(size(role, steps as usize) as u32)
+                }
                 (MemberType::Float, _) => MemberValue::Float(0.75),
                 (MemberType::Half, _) => MemberValue::Half(F16::from_f32(0.75)),
             };
@@ -72,6 +104,7 @@ fn run(
     steps: u32,
     options: RunOptions,
 ) -> Result<(), EmulatorError> {
+    let n = elements(vertex, n, steps as usize);
     let mut data = data_for(vertex, n, steps as usize);
     let members = members_for(vertex, steps);
     let mut fields: Vec<(&str, Buffer<'_>)> = match &mut data {

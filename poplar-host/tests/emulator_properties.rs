@@ -163,7 +163,7 @@ fn well_formed(
             writable: f.direction != Direction::Input || n % 2 == 0,
             len: f
                 .length
-                .of(n, steps as usize)
+                .resolve(n, &|role| Some(size_value(role, steps) as usize))
                 .filter(|&len| len <= 1 << 16)
                 .unwrap_or(7),
         })
@@ -175,7 +175,9 @@ fn well_formed(
         .map(|(k, m)| MemberBinding {
             name: m.name.clone(),
             value: match (m.ty, m.role) {
-                (MemberType::Unsigned, MemberRole::Steps) => MemberValue::Unsigned(steps),
+                (MemberType::Unsigned, role) if role.size_name() != "?" => {
+                    MemberValue::Unsigned(size_value(role, steps))
+                }
                 (MemberType::Unsigned, _) => MemberValue::Unsigned(k as u32 * 7919),
                 (MemberType::Float, _) => MemberValue::Float(0.75),
                 (MemberType::Half, _) => MemberValue::Half(F16::from_f32(0.75)),
@@ -273,16 +275,23 @@ fn fits(vertex: &VertexInfo, fields: &[FieldBinding], members: &[MemberBinding])
         return false;
     }
     let field = |name: &str| fields.iter().find(|b| b.name == name).unwrap();
-    let mut steps = 1usize;
+    let mut sizes: Vec<(MemberRole, usize)> = Vec::new();
     for m in &vertex.members {
         let value = members.iter().find(|b| b.name == m.name).unwrap().value;
         if member_type(value) != m.ty {
             return false;
         }
-        if let (MemberRole::Steps, MemberValue::Unsigned(s)) = (m.role, value) {
-            steps = s as usize;
+        if let MemberValue::Unsigned(s) = value {
+            sizes.push((m.role, s as usize));
         }
     }
+    let size = |role: MemberRole| {
+        sizes
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|&(_, v)| v)
+            .or((role == MemberRole::Steps).then_some(1))
+    };
     for f in &vertex.fields {
         let b = field(&f.name);
         if b.element != f.element || (f.direction != Direction::Input && !b.writable) {
@@ -295,7 +304,7 @@ fn fits(vertex: &VertexInfo, fields: &[FieldBinding], members: &[MemberBinding])
     }
     vertex.fields.iter().all(|f| {
         f.length
-            .of(n, steps)
+            .resolve(n, &size)
             .is_some_and(|len| len <= u32::MAX as usize && len == field(&f.name).len)
     })
 }
@@ -457,4 +466,19 @@ fn the_generator_reaches_valid_and_invalid_bindings_and_huge_steps() {
     assert!(!fits(vertex, &fields, &members));
     let message = run(vertex, &fields, &members, RunOptions::default()).unwrap_err();
     assert!(message.contains("32-bit indices"), "{message}");
+}
+
+/// The value of a size-giving member: `steps` for the steps, small
+/// distinct sizes for the training vertices' rows, features and classes.
+fn size_value(role: MemberRole, steps: u32) -> u32 {
+    match role {
+        MemberRole::Steps => steps,
+        MemberRole::Rows => 3,
+        MemberRole::Inputs => 2,
+        MemberRole::Outputs => 5,
+        MemberRole::OutputCount => 4,
+        MemberRole::Classes => 3,
+        MemberRole::Population => 2,
+        _ => 1,
+    }
 }

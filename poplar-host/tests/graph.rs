@@ -345,6 +345,7 @@ fn the_graph_emulator_runs_a_split_layer_as_one_vertex_over_all_elements() {
         Length::Elements => 1,
         Length::StepsByElements => steps,
         Length::RowsByElements(r) => r as usize,
+        other => panic!("a neuron vertex has no field of length {other}"),
     };
     let to_graph = |whole: &[f32], rows: usize| -> Vec<f32> {
         let mut out = vec![0.0; whole.len()];

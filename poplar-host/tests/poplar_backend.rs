@@ -17,6 +17,7 @@ use snn_poplar_host::emit::EmitError;
 use snn_poplar_host::emulator;
 use snn_poplar_host::graph::run::{Engine, Values};
 use snn_poplar_host::graph::{Graph, Program, Target};
+use snn_poplar_host::layer::Chunking;
 use snn_poplar_host::poplar_backend::{
     prepare, run_on_poplar, unavailable_reason, Device, PoplarError, RunInputs,
 };
@@ -39,8 +40,8 @@ fn graph() -> (Graph, Program, RunInputs, String) {
     )
     .unwrap();
     let target = Target::custom("two", 2, 6, 624 * 1024, 1.33e9).unwrap();
-    let (g, _) = layer.forward_graph(3, target, 2).unwrap();
-    let info = emulator::vertex(g.vertex).unwrap();
+    let (g, _) = layer.graph(3, target, 2, Chunking::Whole).unwrap();
+    let info = emulator::vertex(g.forward_vertex).unwrap();
     let name = |role| info.field_with(role).unwrap().name.clone();
     let x = g.graph.find_tensor(&name(FieldRole::Input(0))).unwrap();
     let spk = g.graph.find_tensor(&name(FieldRole::Spikes)).unwrap();
@@ -54,7 +55,7 @@ fn graph() -> (Graph, Program, RunInputs, String) {
             stream: "x".into(),
             to: x.region(0..len),
         },
-        g.program.clone(),
+        g.forward.clone(),
         out.clone(),
         out,
     ]);

@@ -214,7 +214,11 @@ impl Dense {
 }
 
 /// `y[r][o] = (sum_i x[r][i] · w[o][i]) + b[o]`, the sum over `i` from 0
-/// up, for `rows` rows of `inputs` features into `outputs` features.
+/// up starting at `-0`: `snn_kernels::dense::forward`, the definition the
+/// IPU's `DenseFwd` vertex is generated from.
+///
+/// # Panics
+/// When the slices do not have the shapes given (the network checks them).
 pub fn forward(
     x: &[f32],
     w: &[f32],
@@ -224,17 +228,15 @@ pub fn forward(
     inputs: usize,
     outputs: usize,
 ) {
-    debug_assert_eq!(x.len(), rows * inputs);
-    debug_assert_eq!(w.len(), outputs * inputs);
-    debug_assert_eq!(y.len(), rows * outputs);
-    for (xr, yr) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
-        for ((wo, yo), bo) in w.chunks_exact(inputs).zip(yr.iter_mut()).zip(b) {
-            *yo = dot(xr, wo) + bo;
-        }
-    }
+    snn_kernels::dense::forward(x, w, b, y, rows, inputs, outputs)
+        .expect("dense forward: the network checked the shapes");
 }
 
-/// `dx[r][i] = sum_o dy[r][o] · w[o][i]`, the sum over `o` from 0 up.
+/// `dx[r][i] = sum_o dy[r][o] · w[o][i]`, the sum over `o` from 0 up
+/// starting at `-0` (`snn_kernels::dense::backward_input`).
+///
+/// # Panics
+/// When the slices do not have the shapes given.
 pub fn backward_input(
     dy: &[f32],
     w: &[f32],
@@ -243,20 +245,16 @@ pub fn backward_input(
     inputs: usize,
     outputs: usize,
 ) {
-    debug_assert_eq!(dy.len(), rows * outputs);
-    debug_assert_eq!(dx.len(), rows * inputs);
-    for (dyr, dxr) in dy.chunks_exact(outputs).zip(dx.chunks_exact_mut(inputs)) {
-        dxr.fill(-0.0);
-        for (wo, &g) in w.chunks_exact(inputs).zip(dyr) {
-            for (d, &wv) in dxr.iter_mut().zip(wo) {
-                *d += g * wv;
-            }
-        }
-    }
+    snn_kernels::dense::backward_input(dy, w, dx, rows, inputs, outputs)
+        .expect("dense backward: the network checked the shapes");
 }
 
 /// `dw[o][i] += sum_r dy[r][o] · x[r][i]` and `db[o] += sum_r dy[r][o]`,
-/// the sums over rows from 0 up, added to what `dw` and `db` hold.
+/// the sums over rows from 0 up, added to what `dw` and `db` hold
+/// (`snn_kernels::dense::backward_weights`).
+///
+/// # Panics
+/// When the slices do not have the shapes given.
 pub fn backward_weights(
     dy: &[f32],
     x: &[f32],
@@ -265,17 +263,7 @@ pub fn backward_weights(
     inputs: usize,
     outputs: usize,
 ) {
-    for (dyr, xr) in dy.chunks_exact(outputs).zip(x.chunks_exact(inputs)) {
-        for ((dwo, dbo), &g) in dw.chunks_exact_mut(inputs).zip(db.iter_mut()).zip(dyr) {
-            *dbo += g;
-            for (d, &xv) in dwo.iter_mut().zip(xr) {
-                *d += g * xv;
-            }
-        }
-    }
-}
-
-/// `sum_i a[i]·b[i]` from `i = 0`, starting at `-0` (the identity).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).fold(-0.0, |sum, (x, y)| sum + x * y)
+    let rows = dy.len() / outputs.max(1);
+    snn_kernels::dense::backward_weights(dy, x, dw, db, rows, inputs, outputs)
+        .expect("dense backward: the network checked the shapes");
 }

@@ -18,7 +18,8 @@ pub mod spiking;
 use std::fmt;
 
 use snn_kernels::population::{
-    ce_count_loss, mse_count_loss, spike_counts, spike_counts_backward, CountTargets, Readout,
+    ce_count_loss, ce_count_loss_in, mse_count_loss, spike_counts, spike_counts_backward,
+    spike_counts_backward_in, spike_counts_in, CountTargets, Readout,
 };
 use snn_kernels::F16;
 
@@ -75,6 +76,19 @@ impl Loss {
             Loss::CeMembrane => "ce_membrane",
         }
     }
+}
+
+/// The precision of the readout and the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LossPrecision {
+    /// Counts, loss and count gradients in binary64 (`population::spike_counts`,
+    /// `ce_count_loss`, ...): the native default.
+    #[default]
+    F64,
+    /// Counts, loss and count gradients in binary32 with the generic
+    /// definitions (`population::spike_counts_in`, `ce_count_loss_in`): what
+    /// the IPU graph computes (it has no binary64). Count cross-entropy only.
+    F32,
 }
 
 /// A failure of a training step.
@@ -156,6 +170,7 @@ pub struct Gradients {
 pub struct Native {
     spec: NetworkSpec,
     dense: dense::Dense,
+    loss_precision: LossPrecision,
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -179,6 +194,7 @@ impl Native {
         Ok(Native {
             spec: spec.clone(),
             dense: dense::Dense::default(),
+            loss_precision: LossPrecision::default(),
         })
     }
 
@@ -193,6 +209,18 @@ impl Native {
             self.dense = dense;
         }
         self
+    }
+
+    /// The same runner with the readout and the loss in `precision` (the
+    /// default: [`LossPrecision::F64`]).
+    pub fn with_loss_precision(mut self, precision: LossPrecision) -> Native {
+        self.loss_precision = precision;
+        self
+    }
+
+    /// The precision of its readout and loss.
+    pub fn loss_precision(&self) -> LossPrecision {
+        self.loss_precision
     }
 
     /// How its dense layers are computed.
@@ -371,6 +399,9 @@ impl Native {
     ) -> Result<Scored, StepError> {
         let readout = self.readout(batch);
         let classes = self.spec.classes;
+        if self.loss_precision == LossPrecision::F32 {
+            return self.score_f32(tape, batch, loss, &readout);
+        }
         let mut counts = vec![0.0f64; batch.rows() * classes];
         spike_counts(&readout, &tape.output, &mut counts)?;
         let mut grad_counts = vec![0.0f64; counts.len()];
@@ -396,21 +427,7 @@ impl Native {
         let value = grad_membrane.as_ref().map_or(value, |(v, _)| *v);
         let mut grad_spikes = vec![0.0f32; tape.output.len()];
         spike_counts_backward(&readout, &grad_counts, &mut grad_spikes)?;
-        let predicted = counts
-            .chunks_exact(classes)
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (c, &v)| {
-                        if v > best.1 {
-                            (c, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
-            })
-            .collect();
+        let predicted = predicted_classes(&counts, classes);
         Ok((
             Prediction {
                 counts,
@@ -419,6 +436,41 @@ impl Native {
             },
             grad_spikes,
             grad_membrane.map(|(_, g)| g),
+        ))
+    }
+
+    /// [`Native::score`] with the binary32 definitions
+    /// ([`LossPrecision::F32`]): counts, count cross-entropy and its
+    /// gradient in binary32.
+    fn score_f32<T: Element>(
+        &self,
+        tape: &Tape<T>,
+        batch: &Batch<'_>,
+        loss: Loss,
+        readout: &Readout,
+    ) -> Result<Scored, StepError> {
+        if loss != Loss::CeCount {
+            return Err(StepError(format!(
+                "the f32 loss definition covers the ce_count loss only, not {}",
+                loss.name()
+            )));
+        }
+        let classes = self.spec.classes;
+        let mut counts = vec![0.0f32; batch.rows() * classes];
+        spike_counts_in(readout, &tape.output, &mut counts)?;
+        let mut grad_counts = vec![0.0f32; counts.len()];
+        let value = ce_count_loss_in(readout, &counts, batch.labels, &mut grad_counts)?;
+        let mut grad_spikes = vec![0.0f32; tape.output.len()];
+        spike_counts_backward_in(readout, &grad_counts, &mut grad_spikes)?;
+        let counts: Vec<f64> = counts.iter().map(|&c| f64::from(c)).collect();
+        Ok((
+            Prediction {
+                classes: predicted_classes(&counts, classes),
+                counts,
+                loss: f64::from(value),
+            },
+            grad_spikes,
+            None,
         ))
     }
 
@@ -588,4 +640,24 @@ impl Native {
         self.try_index(values, layer, role)
             .expect("the network's tensors")
     }
+}
+
+/// Each row's predicted class: the first with the most spikes (class 0
+/// when no count is above `-inf`).
+fn predicted_classes(counts: &[f64], classes: usize) -> Vec<usize> {
+    counts
+        .chunks_exact(classes)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (c, &v)| {
+                    if v > best.1 {
+                        (c, v)
+                    } else {
+                        best
+                    }
+                })
+                .0
+        })
+        .collect()
 }

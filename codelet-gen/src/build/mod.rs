@@ -2,8 +2,12 @@
 //! surrogate and the random stream ([`models`], [`functions`]), then wrap
 //! the traced programs in vertex classes ([`vertices`]).
 
+pub mod dense;
 pub mod functions;
 pub mod models;
+pub mod optim;
+pub mod plain;
+pub mod readout;
 pub mod vertices;
 
 use crate::ir::{Float, Function};
@@ -81,7 +85,8 @@ impl Codelets {
     }
 }
 
-/// Builds every vertex class of `options`.
+/// Builds every vertex class of `options`: the models' vertices, then the
+/// dense layers', the optimisers' and the readout's.
 pub fn generate(options: &Options) -> Codelets {
     let mut tags: Vec<String> = options
         .models
@@ -103,7 +108,7 @@ pub fn generate(options: &Options) -> Codelets {
                         let build = match kind {
                             VertexKind::ForwardStep => vertices::forward_step,
                             VertexKind::ForwardSequence => vertices::forward_sequence,
-                            VertexKind::BackwardSequence => vertices::backward_sequence,
+                            _ => vertices::backward_sequence,
                         };
                         let mut def = build(vertices::Target {
                             model,
@@ -120,6 +125,10 @@ pub fn generate(options: &Options) -> Codelets {
             }
         }
     }
+    // the training step's other vertices (binary32 only)
+    classes.extend(dense::classes());
+    classes.extend(optim::classes());
+    classes.extend(readout::classes());
     Codelets {
         tags,
         uniform: functions::uniform_functions(),

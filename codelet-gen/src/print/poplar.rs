@@ -23,7 +23,7 @@ use super::{print_graph, Dialect};
 use crate::build::{Codelets, Instance};
 use crate::ir::{Arith, Bitwise, Callee, Compare, Float, Function, Node, Role, Ty, Word};
 use crate::vertex::{
-    Dest, Direction, Index, Layout, MemberTy, Operand, Stmt, TemplateArg, VarId, VertexDef,
+    Dest, Direction, Index, Ix, Layout, MemberTy, Operand, Stmt, TemplateArg, VarId, VertexDef,
 };
 
 /// The Poplar vertex C++ dialect.
@@ -345,7 +345,13 @@ pub fn codelet_file(codelets: &Codelets) -> String {
     }
     let mut last_model = "";
     for def in &codelets.classes {
-        if def.model != last_model {
+        if !def.kind.is_neuron() {
+            if def.model != last_model {
+                last_model = &def.model;
+                let _ = writeln!(cpp, "// ---- {} ----", def.model);
+            }
+            let _ = writeln!(cpp, "template <typename T> class {};\n", def.class);
+        } else if def.model != last_model {
             last_model = &def.model;
             let stem = def.class.trim_end_matches(def.kind.suffix());
             let _ = writeln!(
@@ -431,7 +437,9 @@ fn read_vars(def: &VertexDef) -> BTreeSet<VarId> {
                 }
                 Stmt::ForElements(body)
                 | Stmt::ForSteps { body, .. }
+                | Stmt::Loop { body, .. }
                 | Stmt::IfStochastic(body) => walk(body, out),
+                Stmt::LetIndex { .. } => {}
                 Stmt::Block(block) => {
                     let ids: Vec<u32> = block.outputs.iter().map(|(id, _)| *id).collect();
                     let live = block.graph.live(&ids);
@@ -467,6 +475,21 @@ impl BodyPrinter<'_> {
             Index::AtPreviousStep => "at - n".into(),
             Index::Row(k) => format!("{k}u * n + i"),
             Index::MemberPlusElement(m) => format!("{} + i", self.def.members[*m].name),
+            Index::Expr(ix) => self.ix(ix),
+        }
+    }
+
+    fn ix(&self, ix: &Ix) -> String {
+        let pair = |a: &Ix, op: &str, b: &Ix| format!("({} {op} {})", self.ix(a), self.ix(b));
+        match ix {
+            Ix::Element => "i".into(),
+            Ix::Name(name) => name.clone(),
+            Ix::Member(m) => self.def.members[*m].name.clone(),
+            Ix::Const(k) => format!("{k}u"),
+            Ix::Add(a, b) => pair(a, "+", b),
+            Ix::Mul(a, b) => pair(a, "*", b),
+            Ix::Div(a, b) => pair(a, "/", b),
+            Ix::Rem(a, b) => pair(a, "%", b),
         }
     }
 
@@ -553,6 +576,24 @@ impl BodyPrinter<'_> {
                         let _ = writeln!(out, "{indent}for (unsigned t = 0; t < {steps}; ++t) {{");
                     }
                     let _ = writeln!(out, "{inner}const unsigned at = t * n + i;");
+                    self.statements(body, &inner, out);
+                    let _ = writeln!(out, "{indent}}}");
+                }
+                Stmt::LetIndex { name, value } => {
+                    let _ = writeln!(out, "{indent}const unsigned {name} = {};", self.ix(value));
+                }
+                Stmt::Loop {
+                    counter,
+                    from,
+                    to,
+                    body,
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "{indent}for (unsigned {counter} = {}; {counter} < {}; ++{counter}) {{",
+                        self.ix(from),
+                        self.ix(to)
+                    );
                     self.statements(body, &inner, out);
                     let _ = writeln!(out, "{indent}}}");
                 }

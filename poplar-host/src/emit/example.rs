@@ -13,6 +13,7 @@ use super::{EmitData, EmitError};
 use crate::emulator::Element;
 use crate::graph::run::{Engine, Values};
 use crate::graph::{Program, Target};
+use crate::layer::Chunking;
 use crate::{SurrogateSpec, VertexLayer};
 
 /// The example layer's sizes.
@@ -176,18 +177,19 @@ fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, 
     )
     .map_err(|e| fail(&e))?;
     let (g, constants) = layer
-        .forward_graph(c.steps, Target::gc200(), c.tiles)
+        .graph(c.steps, Target::gc200(), c.tiles, Chunking::Whole)
         .map_err(|e| fail(&e))?;
-    let info = crate::emulator::vertex(g.vertex).expect("a generated vertex");
     let tensor = |role: FieldRole| {
-        let name = &info
-            .field_with(role)
-            .ok_or_else(|| EmitError::Example(format!("{} has no {role:?} field", g.vertex)))?
+        let name = &g
+            .tensor(role)
+            .ok_or_else(|| {
+                EmitError::Example(format!("{} has no {role:?} field", g.forward_vertex))
+            })?
             .name;
         let id = g
             .graph
             .find_tensor(name)
-            .expect("forward_graph names tensors after fields");
+            .expect("the layer graph names its tensors");
         Ok::<_, EmitError>((name.clone(), id))
     };
     let input_id = tensor(FieldRole::Input(0))?.1;
@@ -200,7 +202,7 @@ fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, 
             stream: "input".into(),
             to: input_id.region(0..c.steps * padded),
         },
-        g.program.clone(),
+        g.forward.clone(),
     ];
     for b in &g.blocks {
         // block b holds [steps][b.len()] membrane values; its last row
@@ -265,13 +267,13 @@ fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, 
     let data = EmitData {
         writes,
         streams_in: vec![("input".into(), inputs)],
-        expected_tensors: vec![(mem_name, final_mem)],
+        expected_tensors: vec![(mem_name.clone(), final_mem)],
         expected_streams: vec![("spikes".into(), out_spikes)],
     };
     let (text, bytes) = super::describe(&g.graph, &program, &data)?;
     super::write_described(dir, &text, &bytes)?;
     Ok(ExampleSummary {
-        vertex: g.vertex.to_string(),
+        vertex: g.forward_vertex.to_string(),
         tiles: g.blocks.len(),
         total_steps: total,
         data_bytes: bytes.len(),

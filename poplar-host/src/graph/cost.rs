@@ -412,8 +412,11 @@ impl Graph {
                 .fields
                 .get(&info.elements_field().name)
                 .map_or(0, |r| r.range.len() as u64);
-            let steps = info
+            // the step loop's count, or an inner loop's bound
+            let bound = info
                 .member_with(MemberRole::Steps)
+                .or_else(|| cost.loop_bound.and_then(|k| info.members.get(k as usize)));
+            let steps = bound
                 .and_then(|m| v.members.get(&m.name))
                 .map_or(1, |value| match value {
                     MemberValue::Unsigned(s) => u64::from(*s),
@@ -515,14 +518,12 @@ pub fn report_text(graph: &Graph, program: &Program) -> String {
 /// ([`layer_estimate`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerEstimate {
-    /// The forward pass (`VertexLayer::forward_graph`).
+    /// The forward pass (`VertexLayer::graph`).
     pub forward: CycleEstimate,
-    /// The backward pass (`VertexLayer::backward_graph`).
+    /// The backward pass (`VertexLayer::graph`).
     pub backward: CycleEstimate,
-    /// The forward graph's memory.
-    pub forward_memory: super::memory::MemoryReport,
-    /// The backward graph's memory.
-    pub backward_memory: super::memory::MemoryReport,
+    /// The graph's memory (both passes: one graph holds their tensors).
+    pub memory: super::memory::MemoryReport,
     /// The forward vertex.
     pub forward_vertex: &'static str,
     /// The backward vertex.
@@ -557,24 +558,15 @@ impl fmt::Display for LayerEstimate {
         )?;
         writeln!(f, "forward: {}", self.forward_vertex)?;
         write!(f, "{}", self.forward)?;
-        write!(f, "{}", self.forward_memory)?;
         writeln!(f, "backward: {}", self.backward_vertex)?;
         write!(f, "{}", self.backward)?;
-        write!(f, "{}", self.backward_memory)?;
-        let (_, fwd) = self.forward_memory.max();
-        let (_, bwd) = self.backward_memory.max();
-        writeln!(
-            f,
-            "both passes' fullest tiles together (upper bound of a training step's tile): {} bytes of {}",
-            fwd.total().saturating_add(bwd.total()),
-            self.forward_memory.limit
-        )
+        write!(f, "{}", self.memory)
     }
 }
 
 /// The estimate of `layer`'s forward and backward passes over `steps`
 /// steps on `target`, split over at most `tiles` tiles as
-/// `VertexLayer::forward_graph` and `backward_graph` split them.
+/// `VertexLayer::graph` (whole sequence) splits them.
 pub fn layer_estimate<M: snn_kernels::Model, T: crate::emulator::Element>(
     layer: &crate::VertexLayer<M, T>,
     steps: usize,
@@ -592,20 +584,19 @@ pub fn layer_estimate_with<M: snn_kernels::Model, T: crate::emulator::Element>(
     tiles: u32,
     table: &CostTable,
 ) -> Result<LayerEstimate, Vec<GraphError>> {
-    let (fwd, _) = layer
-        .forward_graph(steps, target.clone(), tiles)
-        .map_err(|e| vec![e])?;
-    let (bwd, _) = layer
-        .backward_graph(steps, target, tiles)
+    let (g, _) = layer
+        .graph(steps, target, tiles, crate::layer::Chunking::Whole)
         .map_err(|e| vec![e])?;
     Ok(LayerEstimate {
-        forward: fwd.graph.estimate_cycles_with(&fwd.program, table)?,
-        backward: bwd.graph.estimate_cycles_with(&bwd.program, table)?,
-        forward_memory: fwd.graph.memory_for(&fwd.program),
-        backward_memory: bwd.graph.memory_for(&bwd.program),
-        forward_vertex: fwd.vertex,
-        backward_vertex: bwd.vertex,
-        tiles: fwd.blocks.len(),
+        forward: g.graph.estimate_cycles_with(&g.forward, table)?,
+        backward: g.graph.estimate_cycles_with(&g.backward, table)?,
+        memory: g.graph.memory_for(&Program::Sequence(vec![
+            g.forward.clone(),
+            g.backward.clone(),
+        ])),
+        forward_vertex: g.forward_vertex,
+        backward_vertex: g.backward_vertex,
+        tiles: g.blocks.len(),
         steps,
     })
 }

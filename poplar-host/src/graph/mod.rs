@@ -582,12 +582,14 @@ impl Graph {
         }
         if problems.is_empty() {
             let n = vertex.fields[&info.elements_field().name].range.len();
-            let steps =
-                info.member_with(MemberRole::Steps)
-                    .map_or(1, |m| match vertex.members[&m.name] {
-                        MemberValue::Unsigned(s) => s as usize,
-                        _ => 1,
-                    });
+            let size = |role: MemberRole| match info.member_with(role) {
+                Some(m) => match vertex.members[&m.name] {
+                    MemberValue::Unsigned(s) => Some(s as usize),
+                    _ => None,
+                },
+                None => (role == MemberRole::Steps).then_some(1),
+            };
+            let steps = size(MemberRole::Steps).unwrap_or(1);
             if n == 0 || n % info.element_multiple as usize != 0 {
                 problems.push(format!(
                     "{n} elements (from `{}`): needs a positive multiple of {}",
@@ -598,7 +600,7 @@ impl Graph {
             for f in &info.fields {
                 let region = &vertex.fields[&f.name];
                 let t = &self.tensors[region.tensor.0];
-                match f.length.of(n, steps) {
+                match f.length.resolve(n, &size) {
                     Some(len) if len == region.range.len() => {}
                     Some(len) => problems.push(format!(
                         "field `{}` needs {len} elements ({} with n = {n}, steps = {steps}), \

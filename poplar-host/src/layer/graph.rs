@@ -331,6 +331,9 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                     MemberRole::SurrogateConstant(j) => {
                         T::constant(self.surrogate.constants[j]).member()
                     }
+                    // sizes of the training vertices: no neuron vertex has
+                    // them (left unset, the validator would name it)
+                    _ => continue,
                 };
                 out.push((m.name.clone(), value));
             }
@@ -350,7 +353,7 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         // forward: each chunk in order, its final states saved
         let mut forward = Vec::new();
         for (c, span) in chunks.iter().enumerate() {
-            let cs = b.graph.add_compute_set(&format!("forward {c}"));
+            let cs = b.graph.add_compute_set(&format!("forward_{c}"));
             let rows = span.len();
             b.sequence_vertices(cs, fwd, rows, &members, |role| match role {
                 FieldRole::Input(_) => Some(sequence(role, c)),
@@ -381,7 +384,7 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         for (c, span) in chunks.iter().enumerate().rev() {
             let rows = span.len();
             if c + 1 < chunks.len() {
-                let cs = b.graph.add_compute_set(&format!("recompute {c}"));
+                let cs = b.graph.add_compute_set(&format!("recompute_{c}"));
                 b.sequence_vertices(cs, fwd, rows, &members, |role| match role {
                     FieldRole::Input(_) => Some(sequence(role, c)),
                     FieldRole::InitialState(k) => Some(start(c, k)),
@@ -394,7 +397,7 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
                 backward.push(Program::Execute(cs));
             }
             let last = c + 1 == chunks.len();
-            let cs = b.graph.add_compute_set(&format!("backward {c}"));
+            let cs = b.graph.add_compute_set(&format!("backward_{c}"));
             b.sequence_vertices(cs, bwd, rows, &members, |role| match role {
                 FieldRole::Input(_)
                 | FieldRole::Spikes

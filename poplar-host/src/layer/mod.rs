@@ -322,6 +322,52 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         }
     }
 
+    /// The multi-step vertex of `kind` (`ForwardSequence` or
+    /// `BackwardSequence`) for this layer, and the value of each of its
+    /// members for a block of `steps` steps whose element 0 is the layer's
+    /// element `element_offset`. Layers with per-neuron parameters are
+    /// refused (their constants are tensors, see
+    /// [`VertexLayer::graph`]).
+    pub fn sequence_vertex(
+        &self,
+        kind: VertexKind,
+        steps: u32,
+        element_offset: u32,
+    ) -> Result<VertexMembers, Error> {
+        if self.per_neuron() {
+            return Err(Error::NoVertex(
+                "a layer with per-neuron parameters as members (give scalar parameters)".into(),
+            ));
+        }
+        let name = self.vertex(kind)?;
+        let vertex = crate::emulator::vertex(name).expect("found in the manifest");
+        let (_, scalars) = self.prepared(1);
+        let mut members = Vec::new();
+        for m in &vertex.members {
+            let value = match m.role {
+                MemberRole::Steps => MemberValue::Unsigned(steps),
+                MemberRole::Prepared(j) => scalars[j].member(),
+                MemberRole::Seed => MemberValue::Unsigned(self.seed),
+                MemberRole::ElementOffset => MemberValue::Unsigned(element_offset),
+                MemberRole::SurrogateConstant(j) => {
+                    T::constant(self.surrogate.constants[j]).member()
+                }
+                other => {
+                    return Err(Error::NoVertex(format!(
+                        "{name}: a neuron vertex has no member of role {other:?}"
+                    )))
+                }
+            };
+            members.push((m.name.clone(), value));
+        }
+        Ok((name, members))
+    }
+
+    /// Batch rows and neurons.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.batch, self.neurons)
+    }
+
     /// The states the forward pass stores: all but the spike state.
     fn stored() -> Vec<usize> {
         (0..M::STATES.len())
@@ -555,3 +601,5 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         Ok(())
     }
 }
+/// A vertex's name and the value of each of its members, by name.
+pub type VertexMembers = (&'static str, Vec<(String, MemberValue)>);
