@@ -475,6 +475,9 @@ fn split_blocks(elements: usize, group: usize, tiles: u32) -> Vec<Range<usize>> 
     blocks
 }
 
+/// A vertex's members for a block and a step count, by name.
+type MembersOf<'a> = dyn Fn(&VertexInfo, &Range<usize>, usize) -> Vec<(String, MemberValue)> + 'a;
+
 /// The graph under construction and its blocks.
 struct Builder {
     graph: Graph,
@@ -535,7 +538,7 @@ impl Builder {
         cs: ComputeSetId,
         vertex: &VertexInfo,
         rows: usize,
-        members: &dyn Fn(&VertexInfo, &Range<usize>, usize) -> Vec<(String, MemberValue)>,
+        members: &MembersOf,
         source: impl Fn(FieldRole) -> Option<Rows>,
     ) -> Result<(), GraphError> {
         for k in 0..self.blocks.len() {
