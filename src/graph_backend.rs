@@ -110,7 +110,8 @@ pub fn check_supported(spec: &NetworkSpec, config: &TrainConfig) -> Result<(), S
 }
 
 /// The vertices' spec of a surrogate (its name and constants).
-fn surrogate_spec(kind: SurrogateKind) -> SurrogateSpec {
+/// The vertices' description of the surrogate `kind`.
+pub(crate) fn surrogate_spec(kind: SurrogateKind) -> SurrogateSpec {
     match kind {
         SurrogateKind::Atan { alpha } => SurrogateSpec::of(&ks::Atan { alpha }),
         SurrogateKind::FastSigmoid { slope } => SurrogateSpec::of(&ks::FastSigmoid { slope }),

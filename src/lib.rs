@@ -15,6 +15,8 @@ pub mod data;
 pub mod encode;
 pub mod graph_backend;
 pub mod interrupt;
+pub mod ipu_files;
+pub mod ipu_run;
 pub mod native;
 pub mod network;
 pub mod optim;

@@ -19,6 +19,11 @@ commands:
   train      train a spiking classifier (the default when no command is given)
   evaluate   test saved weights (train --save FILE) on the test set
   layer      run one Leaky layer forward and backward and measure its throughput
+  run        one spiking layer as an IPU graph: build, run (emulator, native or Poplar),
+             check against the native kernels, report memory, estimated IPU time, speed
+  codelets   write the generated Poplar vertices (codelets.cpp, manifest.json)
+  emit-poplar  write a standalone Poplar program (host C++, codelets, data, Makefile)
+               that runs a layer's graph on an IPU and checks it
 
 `snn-ipu <command> --help` lists a command's options.";
 
@@ -26,7 +31,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
         None => ("train", &args[..]),
-        Some("train") | Some("evaluate") | Some("layer") => (args[0].as_str(), &args[1..]),
+        Some("train") | Some("evaluate") | Some("layer") | Some("run") | Some("codelets")
+        | Some("emit-poplar") => (args[0].as_str(), &args[1..]),
         Some("--help") | Some("-h") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -40,6 +46,9 @@ fn main() -> ExitCode {
     match command {
         "train" => train(rest),
         "evaluate" => evaluate(rest),
+        "run" => run(rest),
+        "codelets" => codelets(rest),
+        "emit-poplar" => emit_poplar(rest),
         _ => layer(rest),
     }
 }
@@ -123,6 +132,62 @@ fn layer(args: &[String]) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reports `result` of a command: success, or the message and a failure.
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> ExitCode {
+    use snn_ipu::ipu_run::{run_command, RunOptions, RUN_USAGE};
+    match RunOptions::parse(args) {
+        Ok(Some(options)) => finish(run_command(&options, &mut std::io::stdout()).map(|_| ())),
+        Ok(None) => {
+            println!("{RUN_USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n(snn-ipu run --help lists the options)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn codelets(args: &[String]) -> ExitCode {
+    use snn_ipu::ipu_files::{codelets_command, parse_codelets, CODELETS_USAGE};
+    match parse_codelets(args) {
+        Ok(Some(dir)) => finish(codelets_command(&dir, &mut std::io::stdout())),
+        Ok(None) => {
+            println!("{CODELETS_USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{CODELETS_USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn emit_poplar(args: &[String]) -> ExitCode {
+    use snn_ipu::ipu_files::{emit_command, parse_emit, EMIT_USAGE};
+    match parse_emit(args) {
+        Ok(Some((dir, config))) => finish(emit_command(&dir, &config, &mut std::io::stdout())),
+        Ok(None) => {
+            println!("{EMIT_USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n(snn-ipu emit-poplar --help lists the options)");
+            ExitCode::from(2)
         }
     }
 }

@@ -327,8 +327,8 @@ pub fn manifest() -> &'static [VertexInfo] {
     })
 }
 
-/// The manifest entry of the vertex named `name`.
-pub fn vertex(name: &str) -> Option<&'static VertexInfo> {
+/// The manifest position of the vertex named `name`.
+fn position(name: &str) -> Option<usize> {
     static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
     let index = INDEX.get_or_init(|| {
         manifest()
@@ -337,7 +337,12 @@ pub fn vertex(name: &str) -> Option<&'static VertexInfo> {
             .map(|(k, v)| (v.name.as_str(), k))
             .collect()
     });
-    index.get(name).map(|&k| &manifest()[k])
+    index.get(name).copied()
+}
+
+/// The manifest entry of the vertex named `name`.
+pub fn vertex(name: &str) -> Option<&'static VertexInfo> {
+    position(name).map(|k| &manifest()[k])
 }
 
 /// The number of vertices compiled into the emulator.
@@ -392,9 +397,8 @@ fn compiled_index(vertex: &'static VertexInfo) -> Result<c_uint, EmulatorError> 
             })
             .collect()
     });
-    let position = manifest()
-        .iter()
-        .position(|v| std::ptr::eq(v, vertex))
+    let position = position(&vertex.name)
+        .filter(|&k| std::ptr::eq(&manifest()[k], vertex))
         .ok_or_else(|| EmulatorError::UnknownVertex(vertex.name.clone()))?;
     checked[position]
         .clone()
@@ -599,7 +603,9 @@ pub fn run_vertex(
         }
     }
     if let Ok(mut run) = RUN.lock() {
-        run.insert(vertex.name.clone());
+        if !run.contains(&vertex.name) {
+            run.insert(vertex.name.clone());
+        }
     }
     if shared_words != 0 {
         return Err(EmulatorError::WorkerOverlap {

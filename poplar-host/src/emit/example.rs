@@ -10,8 +10,7 @@ use snn_kernels::surrogate::Atan;
 use snn_kernels::F16;
 
 use super::{EmitData, EmitError};
-use crate::emulator::Element;
-use crate::graph::run::{Engine, Values};
+use crate::graph::run::{Engine, HostElement, Values};
 use crate::graph::{Program, Target};
 use crate::layer::Chunking;
 use crate::{SurrogateSpec, VertexLayer};
@@ -74,35 +73,6 @@ fn pattern(len: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-trait Host: Element {
-    fn values(v: Vec<Self>) -> Values;
-    fn of(v: &Values) -> Option<&[Self]>;
-}
-
-impl Host for f32 {
-    fn values(v: Vec<f32>) -> Values {
-        Values::F32(v)
-    }
-    fn of(v: &Values) -> Option<&[f32]> {
-        match v {
-            Values::F32(v) => Some(v),
-            Values::F16(_) => None,
-        }
-    }
-}
-
-impl Host for F16 {
-    fn values(v: Vec<F16>) -> Values {
-        Values::F16(v)
-    }
-    fn of(v: &Values) -> Option<&[F16]> {
-        match v {
-            Values::F16(v) => Some(v),
-            Values::F32(_) => None,
-        }
-    }
-}
-
 /// Writes into `dir` (see [`super::write_poplar_dir`]) a Leaky layer's forward
 /// pass (subtract reset, beta 0.9, threshold 1, scalar parameters) on a
 /// GC200, split over `config.tiles` tiles, as the program
@@ -142,7 +112,7 @@ pub fn emit_layer_example(dir: &Path, config: &ExampleConfig) -> Result<ExampleS
     }
 }
 
-fn emit_typed<T: Host>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, EmitError> {
+fn emit_typed<T: HostElement>(dir: &Path, c: &ExampleConfig) -> Result<ExampleSummary, EmitError> {
     let fail = |e: &dyn std::fmt::Display| EmitError::Example(e.to_string());
     let model = Leaky::default();
     let params = [

@@ -642,7 +642,8 @@ impl Graph {
     }
 
     /// No region written by two vertices, or read by one while another
-    /// writes it; for `half`, no 32-bit word written by two.
+    /// writes it; for `half`, no 32-bit word written by two; no vertex
+    /// whose written field overlaps another of its fields.
     fn check_races(&self, cs: &ComputeSet) -> Vec<GraphError> {
         // (tensor, start, end, vertex, writes)
         let mut uses: Vec<(TensorId, usize, usize, usize, bool, &str)> = Vec::new();
@@ -673,10 +674,28 @@ impl Graph {
                 if b.0 != a.0 || b.1 >= a.2 {
                     break;
                 }
-                if a.3 == b.3 || !(a.4 || b.4) {
+                if !(a.4 || b.4) {
                     continue;
                 }
                 let t = &self.tensors[a.0 .0];
+                if a.3 == b.3 {
+                    // the IPU would read what the vertex itself writes, the
+                    // emulator (each field its own buffer) would not
+                    errors.push(GraphError::Race {
+                        compute_set: cs.name.clone(),
+                        problem: format!(
+                            "vertex {} connects `{}` and `{}` to overlapping elements {}..{} of \
+                             tensor `{}`, one of them written; give them separate regions",
+                            a.3,
+                            a.5,
+                            b.5,
+                            b.1.max(a.1),
+                            a.2.min(b.2),
+                            t.name
+                        ),
+                    });
+                    continue;
+                }
                 let what = if a.4 && b.4 {
                     "both write"
                 } else {

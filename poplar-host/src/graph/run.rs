@@ -15,7 +15,7 @@ use std::fmt;
 use snn_codelet_gen::{Direction, Element};
 use snn_kernels::F16;
 
-use super::{ComputeSet, Graph, GraphError, Program, Region};
+use super::{ComputeSet, Graph, GraphError, Program, Vertex};
 use crate::emulator::{self, Buffer, EmulatorError, RunOptions};
 
 /// A tensor's values.
@@ -25,6 +25,38 @@ pub enum Values {
     F32(Vec<f32>),
     /// `half` values.
     F16(Vec<F16>),
+}
+
+/// An element type's host values: into [`Values`] and back.
+pub trait HostElement: crate::emulator::Element {
+    /// `v` as values of this type.
+    fn values(v: Vec<Self>) -> Values;
+    /// The values if they are of this type.
+    fn of(v: &Values) -> Option<&[Self]>;
+}
+
+impl HostElement for f32 {
+    fn values(v: Vec<f32>) -> Values {
+        Values::F32(v)
+    }
+    fn of(v: &Values) -> Option<&[f32]> {
+        match v {
+            Values::F32(v) => Some(v),
+            Values::F16(_) => None,
+        }
+    }
+}
+
+impl HostElement for snn_kernels::F16 {
+    fn values(v: Vec<snn_kernels::F16>) -> Values {
+        Values::F16(v)
+    }
+    fn of(v: &Values) -> Option<&[snn_kernels::F16]> {
+        match v {
+            Values::F16(v) => Some(v),
+            Values::F32(_) => None,
+        }
+    }
 }
 
 impl Values {
@@ -117,6 +149,8 @@ pub struct Engine<'g> {
     /// Values each device-to-host stream gave, in order.
     streams_out: BTreeMap<String, Vec<Values>>,
     options: RunOptions,
+    /// Threads that run a compute set's vertices (tiles) at once.
+    threads: usize,
 }
 
 impl<'g> Engine<'g> {
@@ -134,7 +168,18 @@ impl<'g> Engine<'g> {
             streams_in: BTreeMap::new(),
             streams_out: BTreeMap::new(),
             options: RunOptions::default(),
+            threads: 1,
         })
+    }
+
+    /// Runs a compute set's vertices on up to `threads` threads at once
+    /// (at least 1). The results are the same on any number: each vertex
+    /// reads and writes only its own regions (the validator checks that no
+    /// vertex reads what another writes), and the outputs are written back
+    /// in vertex order.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Runs every vertex with the worker-overlap check of the emulator.
@@ -238,57 +283,126 @@ impl<'g> Engine<'g> {
         Ok(())
     }
 
-    /// Runs each vertex of `cs` on copies of its regions, then writes its
-    /// outputs back (the validator guarantees no vertex reads what another
-    /// writes).
+    /// Runs each vertex of `cs` on its regions of the tensors, in place,
+    /// the vertices split over the engine's threads.
     fn execute(&mut self, cs: &ComputeSet) -> Result<(), RunError> {
-        for (index, vertex) in cs.vertices.iter().enumerate() {
-            let info = emulator::vertex(&vertex.name).expect("validated");
-            let regions: Vec<(&str, &Region, bool)> = vertex
-                .fields
-                .iter()
-                .map(|(name, region)| {
-                    let writes = info
-                        .field(name)
-                        .is_some_and(|f| f.direction != Direction::Input);
-                    (name.as_str(), region, writes)
-                })
-                .collect();
-            let mut copies: Vec<Values> = regions
-                .iter()
-                .map(|(_, r, _)| self.memory[r.tensor.0].slice(&r.range))
-                .collect();
-            {
-                let mut fields: Vec<(&str, Buffer<'_>)> = regions
-                    .iter()
-                    .zip(copies.iter_mut())
-                    .map(|((name, _, _), values)| {
-                        let buffer = match values {
-                            Values::F32(v) => Buffer::F32Mut(v.as_mut_slice()),
-                            Values::F16(v) => Buffer::output(v.as_mut_slice()),
-                        };
-                        (*name, buffer)
-                    })
-                    .collect();
-                let members: Vec<(&str, _)> = vertex
-                    .members
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), *v))
-                    .collect();
-                emulator::run_vertex(&vertex.name, &mut fields, &members, self.options).map_err(
-                    |error| RunError::Vertex {
-                        compute_set: cs.name.clone(),
-                        index,
-                        error: Box::new(error),
-                    },
-                )?;
+        let vertices = &cs.vertices;
+        let threads = self.threads.min(vertices.len()).max(1);
+        let per = vertices.len().div_ceil(threads);
+        let options = self.options;
+        let bases: Vec<Base> = self.memory.iter_mut().map(Base::of).collect();
+        let bases = &bases;
+        let run_range = |first: usize, list: &[Vertex]| -> Result<(), RunError> {
+            for (k, v) in list.iter().enumerate() {
+                // SAFETY: see `run_in_place`: the graph was validated (every
+                // region lies in its tensor; no region a vertex writes
+                // overlaps another field of any vertex of this compute set),
+                // and `self.memory` is not touched until every vertex ran.
+                unsafe { run_in_place(bases, options, &cs.name, first + k, v)? };
             }
-            for ((_, region, writes), values) in regions.iter().zip(&copies) {
-                if *writes {
-                    self.memory[region.tensor.0].write(region.range.start, values);
+            Ok(())
+        };
+        if threads == 1 {
+            return run_range(0, vertices);
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = vertices
+                .chunks(per)
+                .enumerate()
+                .map(|(c, list)| scope.spawn(move || run_range(c * per, list)))
+                .collect();
+            let mut first_error = Ok(());
+            for h in handles {
+                let result = match h.join() {
+                    Ok(result) => result,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                if first_error.is_ok() {
+                    first_error = result;
                 }
             }
-        }
-        Ok(())
+            first_error
+        })
     }
+}
+
+/// A tensor's values as a raw pointer and length, to hand regions to
+/// vertices running on several threads.
+#[derive(Clone, Copy)]
+enum Base {
+    F32(*mut f32, usize),
+    F16(*mut F16, usize),
+}
+
+// SAFETY: a `Base` is only dereferenced by `run_in_place`, whose caller
+// guarantees that no two threads touch overlapping elements where one
+// writes.
+unsafe impl Send for Base {}
+// SAFETY: as above.
+unsafe impl Sync for Base {}
+
+impl Base {
+    fn of(values: &mut Values) -> Base {
+        match values {
+            Values::F32(v) => Base::F32(v.as_mut_ptr(), v.len()),
+            Values::F16(v) => Base::F16(v.as_mut_ptr(), v.len()),
+        }
+    }
+}
+
+/// Runs vertex `index` of compute set `cs_name` directly on its regions.
+///
+/// # Safety
+/// Every region of `vertex` lies within its tensor (`bases`); the regions
+/// it writes overlap none of its other fields, and no other vertex running
+/// at the same time reads or writes them (what [`Graph::validate`] checks
+/// for a compute set); the tensors outlive the call.
+unsafe fn run_in_place(
+    bases: &[Base],
+    options: RunOptions,
+    cs_name: &str,
+    index: usize,
+    vertex: &Vertex,
+) -> Result<(), RunError> {
+    let info = emulator::vertex(&vertex.name).expect("validated");
+    let mut fields: Vec<(&str, Buffer<'_>)> = Vec::with_capacity(vertex.fields.len());
+    for (name, region) in &vertex.fields {
+        let writes = info
+            .field(name)
+            .is_some_and(|f| f.direction != Direction::Input);
+        let (start, len) = (region.range.start, region.range.len());
+        let buffer = match bases[region.tensor.0] {
+            Base::F32(p, total) => {
+                debug_assert!(start + len <= total);
+                let p = p.add(start);
+                if writes {
+                    Buffer::F32Mut(std::slice::from_raw_parts_mut(p, len))
+                } else {
+                    Buffer::input(std::slice::from_raw_parts(p as *const f32, len))
+                }
+            }
+            Base::F16(p, total) => {
+                debug_assert!(start + len <= total);
+                let p = p.add(start);
+                if writes {
+                    Buffer::output(std::slice::from_raw_parts_mut(p, len))
+                } else {
+                    Buffer::input(std::slice::from_raw_parts(p as *const F16, len))
+                }
+            }
+        };
+        fields.push((name.as_str(), buffer));
+    }
+    let members: Vec<(&str, _)> = vertex
+        .members
+        .iter()
+        .map(|(n, v)| (n.as_str(), *v))
+        .collect();
+    emulator::run_vertex(&vertex.name, &mut fields, &members, options).map_err(|error| {
+        RunError::Vertex {
+            compute_set: cs_name.to_string(),
+            index,
+            error: Box::new(error),
+        }
+    })
 }
