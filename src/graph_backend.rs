@@ -186,6 +186,18 @@ pub fn build_graph(
     batch: usize,
     optimizer: OptimizerKind,
 ) -> Result<TrainGraph, String> {
+    build_graph_on(spec, steps, batch, optimizer, Target::gc200(), TILES)
+}
+
+/// [`build_graph`] on `target`, each split over at most `tiles` tiles.
+pub fn build_graph_on(
+    spec: &NetworkSpec,
+    steps: usize,
+    batch: usize,
+    optimizer: OptimizerKind,
+    target: Target,
+    tiles: u32,
+) -> Result<TrainGraph, String> {
     let layers = spec
         .layers
         .iter()
@@ -210,8 +222,8 @@ pub fn build_graph(
             OptimizerKind::Adam { .. } => Optimiser::Adam,
             OptimizerKind::Sgd { .. } => Optimiser::Sgd,
         },
-        target: Target::gc200(),
-        tiles: TILES,
+        target,
+        tiles,
     })
     .map_err(|e| e.to_string())
 }

@@ -16,6 +16,7 @@ pub mod encode;
 pub mod graph_backend;
 pub mod interrupt;
 pub mod ipu_files;
+pub mod ipu_plan;
 pub mod ipu_run;
 pub mod native;
 pub mod network;

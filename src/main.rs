@@ -21,6 +21,8 @@ commands:
   layer      run one Leaky layer forward and backward and measure its throughput
   run        one spiking layer as an IPU graph: build, run (emulator, native or Poplar),
              check against the native kernels, report memory, estimated IPU time, speed
+  plan       a network's training step as one IPU graph: fits or not, bytes per tile,
+             estimated IPU time per step (nothing runs)
   codelets   write the generated Poplar vertices (codelets.cpp, manifest.json)
   emit-poplar  write a standalone Poplar program (host C++, codelets, data, Makefile)
                that runs a layer's graph on an IPU and checks it
@@ -31,8 +33,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.first().map(String::as_str) {
         None => ("train", &args[..]),
-        Some("train") | Some("evaluate") | Some("layer") | Some("run") | Some("codelets")
-        | Some("emit-poplar") => (args[0].as_str(), &args[1..]),
+        Some("train") | Some("evaluate") | Some("layer") | Some("run") | Some("plan")
+        | Some("codelets") | Some("emit-poplar") => (args[0].as_str(), &args[1..]),
         Some("--help") | Some("-h") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         "train" => train(rest),
         "evaluate" => evaluate(rest),
         "run" => run(rest),
+        "plan" => plan(rest),
         "codelets" => codelets(rest),
         "emit-poplar" => emit_poplar(rest),
         _ => layer(rest),
@@ -187,6 +190,21 @@ fn emit_poplar(args: &[String]) -> ExitCode {
         }
         Err(message) => {
             eprintln!("error: {message}\n\n(snn-ipu emit-poplar --help lists the options)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plan(args: &[String]) -> ExitCode {
+    use snn_ipu::ipu_plan::{plan_command, PlanOptions, PLAN_USAGE};
+    match PlanOptions::parse(args) {
+        Ok(Some(options)) => finish(plan_command(&options, &mut std::io::stdout())),
+        Ok(None) => {
+            println!("{PLAN_USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n(snn-ipu plan --help lists the options)");
             ExitCode::from(2)
         }
     }
