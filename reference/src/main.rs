@@ -16,7 +16,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use snn_reference::checker::vectors::{cases, Plan};
-use snn_reference::checker::{check, Backend, GeneratedCppBackend, KernelsBackend};
+use snn_reference::checker::{
+    check, Backend, GeneratedCppBackend, GraphEmulatorBackend, KernelsBackend,
+};
 use snn_reference::cli::{self, Command, USAGE};
 use snn_reference::conformance;
 
@@ -50,7 +52,8 @@ fn run_check(plan: &Plan) -> ExitCode {
         single_steps: false,
     };
     let steps = GeneratedCppBackend { single_steps: true };
-    let backends: Vec<&dyn Backend> = vec![&KernelsBackend, &sequence, &steps];
+    let backends: Vec<&dyn Backend> =
+        vec![&KernelsBackend, &sequence, &steps, &GraphEmulatorBackend];
     say!(
         "{} cases, backends: {}",
         cases.len(),

@@ -3,7 +3,8 @@
 
 use snn_reference::checker::vectors::{cases, Kind, Plan};
 use snn_reference::checker::{
-    check, first_parting_operation, Backend, GeneratedCppBackend, KernelsBackend,
+    check, first_parting_operation, Backend, GeneratedCppBackend, GraphEmulatorBackend,
+    KernelsBackend,
 };
 use snn_reference::{Case, ModelSpec, Outcome, Precision};
 
@@ -24,7 +25,11 @@ fn kernels_and_generated_cpp_equal_the_reference_bit_for_bit_on_every_configurat
         single_steps: false,
     };
     let steps = GeneratedCppBackend { single_steps: true };
-    let report = check(&[&KernelsBackend, &sequence, &steps], &all, |_| {});
+    let report = check(
+        &[&KernelsBackend, &sequence, &steps, &GraphEmulatorBackend],
+        &all,
+        |_| {},
+    );
     assert!(
         report.passed(),
         "{}\n{}",

@@ -5,6 +5,7 @@
 //! Adding a backend is one implementation of [`Backend`].
 
 mod cpp;
+pub mod graph;
 mod kernels;
 mod passes;
 pub mod trace;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 pub use self::cpp::GeneratedCppBackend;
+pub use self::graph::GraphEmulatorBackend;
 pub use self::kernels::{run_kernels, with_kernel_types, KernelVisitor, KernelsBackend};
 pub use self::trace::first_parting_operation;
 use crate::run::{run, Case, Outcome};
