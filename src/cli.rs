@@ -149,7 +149,8 @@ network
                           default one_to_one)
   --beta V  --alpha V  --threshold V  --graded V  --v V
                           neuron parameters (snnTorch's names and defaults:
-                          beta 0.9, alpha 0.8, threshold 1, graded 1, v 1)
+                          beta 0.9, alpha 0.8 (alpha model: beta 0.8, alpha 0.9),
+                          threshold 1, graded 1, v 1)
   --learn P[,P...]        learnable neuron parameters (beta, threshold, ...)
   --per-neuron            one value per neuron for the learnable parameters
   --surrogate NAME        atan, fast_sigmoid, sigmoid, triangular,
@@ -510,7 +511,12 @@ impl TrainOptions {
                 ));
             }
         }
+        // Alpha needs alpha > beta (its two decays); Synaptic's alpha is the
+        // synaptic current's decay, below beta by snnTorch's tutorials
+        let alpha_model = self.model == ModelKind::Alpha;
         let default = |name: &str| match name {
+            "beta" if alpha_model => 0.8,
+            "alpha" if alpha_model => 0.9,
             "beta" => 0.9,
             "alpha" => 0.8,
             "threshold" | "graded" | "v" | "r" | "time_step" => 1.0,

@@ -126,8 +126,7 @@ options:
   --reset NAME        subtract, zero, none (default: the model's)
   --reset-delay B     true or false (default true)
   --surrogate NAME    atan (default), fast_sigmoid, sigmoid, triangular, straight_through,
-                      heaviside, spike_rate_escape, sparse_fast_sigmoid,
-                      leaky_spike_operator, stochastic_spike_operator
+                      heaviside, spike_rate_escape, sfs, lso, sso (snnTorch's defaults)
   --precision P       f32 (default) or f16
   --batch N           batch rows (default 16)
   --neurons N         neurons (default 1000)
