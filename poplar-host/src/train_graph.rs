@@ -4,25 +4,32 @@
 //! and the correct count out. The weights and the optimiser's state live
 //! on the device between steps.
 //!
-//! Layout. The batch rows are split into blocks, block `k` on tile `k`.
-//! Every activation and gradient tensor `[T][B][F]` is held in *block
-//! layout*: block `k`'s `[T][rows_k][F]` values together, on tile `k`, so
-//! that each block's dense rows and each spiking block's `steps x n`
-//! sequences are contiguous regions of one tile:
+//! Layout, with `P` = at most [`TrainSpec::tiles`] tiles:
 //!
-//! - dense forward and input gradient: one `DenseFwd` / `DenseBwdInput`
-//!   vertex per block over its `T·rows_k` rows, with a copy of the weights
-//!   on its tile;
-//! - spiking layers: one `...FwdSeq` / `...BwdSeq` vertex per block;
-//! - readout and loss: `PopulationCount`, `CountCrossEntropy` and
-//!   `PopulationCountBwd` per block, `CountLossTotal` on tile 0;
-//! - weight and bias gradients sum over the rows `t·B + b` in that order
-//!   (the kernels' order), so their inputs are copied into the natural
-//!   layout on the tiles that hold the weights (outputs split into blocks
-//!   of two, `DenseBwdWeights` / `DenseBwdBias` per block), starting from
-//!   `-0`;
-//! - the optimiser updates every parameter where it lives (`AdamUpdate` or
-//!   `SgdUpdate`), with the step's constants copied to every such tile.
+//! - the dense layers' activations and gradients `[T][B][F]` are in the
+//!   *natural layout* (row `t·B + b`, as the host streams the inputs), their
+//!   rows split into `P` blocks, block `j` on tile `j`;
+//! - a spiking layer's tensors are in *element-block layout*: its `B·N`
+//!   elements cut into at most `P` blocks of whole 8-byte groups, block `k`
+//!   holding `[T][block k's elements]` on tile `k`, one `...FwdSeq` /
+//!   `...BwdSeq` vertex per block (the last layer's blocks are whole batch
+//!   rows, as the readout's vertices take them). Copies (one per block and
+//!   step) convert between the two layouts;
+//! - each dense layer's weights, biases, their gradients and the
+//!   optimiser's state are split by output rows (blocks of two) over tiles
+//!   `0..`, and the optimiser updates each block where it lives;
+//! - one *chunk* tensor (one slot per tile, [`CHUNK_BYTES`]) streams what
+//!   the dense vertices need from other tiles: a copy fills slot 0, then
+//!   doubling copies (slots `0..k` to `k..2k`) fill the others, each tile
+//!   receiving one slot per copy. Forward: a chunk of the weights' rows and
+//!   the bias, one `DenseFwd` per row and chunk; input gradient: a chunk of
+//!   the weights' columns, one `DenseBwdInput` per row and chunk; weight
+//!   and bias gradients: a chunk of rows of the inputs and of the output
+//!   gradients, `DenseBwdWeights` / `DenseBwdBias` per output block, each
+//!   sum continued from the previous chunk's (rows ascending, from `-0`).
+//!
+//! Every output element is one sum in the kernels' order whatever the
+//! split, so the step gives the same bits as the native one.
 //!
 //! The parameter tensors are the dense layers' weights `[outputs][inputs]`
 //! and biases, in layer order. Spiking layers run with the parameters they
@@ -286,13 +293,10 @@ fn split(len: usize, parts: usize, grain: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Bytes of one tile's slot of a broadcast weight chunk (forward and input
-/// gradient): the weights' rows (or columns) are streamed through it.
-const WEIGHT_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Bytes of one tile's slots of a broadcast row chunk (the inputs' and the
-/// output gradients' rows) for the weight gradient.
-const ROW_CHUNK_BYTES: usize = 128 * 1024;
+/// Bytes of one tile's slot of the chunk tensor, through which the dense
+/// layers' weights (forward: rows and bias; input gradient: columns) and
+/// rows (weight gradient: inputs and output gradients) are streamed.
+const CHUNK_BYTES: usize = 128 * 1024;
 
 /// The graph under construction.
 struct Builder {
@@ -403,19 +407,23 @@ impl Builder {
         Ok(t)
     }
 
-    /// Copies `pieces` one after the other into slot 0 of `slots` (a
-    /// [`Builder::slots`] tensor of `tiles` slots of `slot` values), then
-    /// slot 0 into every other slot by doubling: slots `0..k` to `k..2k`,
-    /// so that each tile receives one slot per copy.
-    fn broadcast(&mut self, pieces: Vec<Region>, slots: TensorId, slot: usize, tiles: usize) {
-        let mut at = 0;
-        for from in pieces {
+    /// Copies `pieces` (each to its offset) into slot 0 of `slots` (a
+    /// [`Builder::slots`] tensor of slots of `slot` values), then slot 0
+    /// into slots `1..tiles` by doubling: slots `0..k` to `k..2k`, so that
+    /// each tile receives one slot per copy.
+    fn broadcast(
+        &mut self,
+        pieces: Vec<(usize, Region)>,
+        slots: TensorId,
+        slot: usize,
+        tiles: usize,
+    ) {
+        for (at, from) in pieces {
             let len = from.range.len();
             self.program.push(Program::Copy {
                 from,
                 to: slots.region(at..at + len),
             });
-            at += len;
         }
         let mut k = 1;
         while k < tiles {
@@ -487,6 +495,24 @@ fn element_block(t: TensorId, b: &Range<usize>, factor: usize) -> Region {
 fn chunk(len: usize, per: usize, bytes: usize) -> usize {
     let c = (bytes / (4 * per.max(1))) & !1;
     c.max(2).min(len).max(1)
+}
+
+/// `x` rounded up to even (an 8-byte aligned offset of binary32 values).
+fn even(x: usize) -> usize {
+    x.next_multiple_of(2)
+}
+
+/// A dense layer's chunks: outputs per forward chunk, inputs per input
+/// gradient chunk, rows per weight gradient chunk, and the slot (values)
+/// they need.
+fn dense_chunks(inputs: usize, outputs: usize, rows: usize) -> (usize, usize, usize, usize) {
+    let forward = chunk(outputs, inputs + 1, CHUNK_BYTES);
+    let input = chunk(inputs, outputs, CHUNK_BYTES);
+    let weights = chunk(rows, inputs + outputs, CHUNK_BYTES);
+    let slot = (even(forward * inputs) + forward)
+        .max(outputs * input)
+        .max(even(weights * inputs) + weights * outputs);
+    (forward, input, weights, slot)
 }
 
 fn unsigned(x: usize) -> Result<MemberValue, GraphError> {
@@ -657,6 +683,14 @@ impl TrainGraph {
             ));
         }
 
+        // the chunk tensor: one slot per tile, shared by every dense phase
+        let slot = dense
+            .iter()
+            .map(|t| dense_chunks(t.inputs, t.outputs, rows_all).3)
+            .max()
+            .unwrap_or(1);
+        let chunks = b.slots("dense/chunk", slot, most_tiles)?;
+
         // forward
         let (mut d, mut s) = (0, 0);
         for (l, layer) in layers.iter().enumerate() {
@@ -670,21 +704,28 @@ impl TrainGraph {
                     let t = &dense[d];
                     let (i, o, x, y, w, bias) = (t.inputs, t.outputs, t.x, t.y, t.w, t.b);
                     let tiles_r = b.rows.len();
-                    let c = chunk(o, i, WEIGHT_CHUNK_BYTES);
-                    let w_slots = b.slots(&format!("layers.{l}.weight/chunk"), c * i, tiles_r)?;
-                    let b_slots = b.slots(&format!("layers.{l}.bias/chunk"), c, tiles_r)?;
+                    let (c, ..) = dense_chunks(i, o, rows_all);
+                    let bias_at = even(c * i);
                     for o0 in (0..o).step_by(c) {
                         let o1 = (o0 + c).min(o);
-                        b.broadcast(vec![w.region(o0 * i..o1 * i)], w_slots, c * i, tiles_r);
-                        b.broadcast(vec![bias.region(o0..o1)], b_slots, c, tiles_r);
+                        let pieces = vec![
+                            (0, w.region(o0 * i..o1 * i)),
+                            (bias_at, bias.region(o0..o1)),
+                        ];
+                        b.broadcast(pieces, chunks, slot, tiles_r);
                         let cs = b.execute(&format!("layers.{l}.forward.{o0}"));
                         for (j, p) in b.rows.clone().into_iter().enumerate() {
                             for r in p {
                                 let fields = vec![
                                     ("y", y.region(r * o + o0..r * o + o1)),
                                     ("x", x.region(r * i..(r + 1) * i)),
-                                    ("w", w_slots.region(j * c * i..(j * c + o1 - o0) * i)),
-                                    ("b", b_slots.region(j * c..j * c + o1 - o0)),
+                                    ("w", chunks.region(j * slot..j * slot + (o1 - o0) * i)),
+                                    (
+                                        "b",
+                                        chunks.region(
+                                            j * slot + bias_at..j * slot + bias_at + o1 - o0,
+                                        ),
+                                    ),
                                 ];
                                 let members = vec![
                                     ("rows".into(), unsigned(1)?),
@@ -947,18 +988,20 @@ impl TrainGraph {
                         to: db.region(0..o),
                     });
                     let owners = parts.len();
-                    let c = chunk(rows_all, i + o, ROW_CHUNK_BYTES);
-                    let x_slots = b.slots(&format!("layers.{l}.x/chunk"), c * i, owners)?;
-                    let dy_slots = b.slots(&format!("layers.{l}.dy/chunk"), c * o, owners)?;
+                    let (_, _, c, _) = dense_chunks(i, o, rows_all);
+                    let dy_at = even(c * i);
                     for r0 in (0..rows_all).step_by(c) {
                         let r1 = (r0 + c).min(rows_all);
                         let n = r1 - r0;
-                        b.broadcast(vec![x.region(r0 * i..r1 * i)], x_slots, c * i, owners);
-                        b.broadcast(vec![dy.region(r0 * o..r1 * o)], dy_slots, c * o, owners);
+                        let pieces = vec![
+                            (0, x.region(r0 * i..r1 * i)),
+                            (dy_at, dy.region(r0 * o..r1 * o)),
+                        ];
+                        b.broadcast(pieces, chunks, slot, owners);
                         let cs = b.execute(&format!("layers.{l}.backward_weights.{r0}"));
                         for (j, p) in parts.iter().enumerate() {
-                            let at = j * c * o + p.start;
-                            let dy_j = dy_slots.region(at..at + (n - 1) * o + p.len());
+                            let at = j * slot + dy_at + p.start;
+                            let dy_j = chunks.region(at..at + (n - 1) * o + p.len());
                             b.vertex(
                                 cs,
                                 "snn::DenseBwdWeights<float>",
@@ -966,7 +1009,7 @@ impl TrainGraph {
                                 vec![
                                     ("dw", dw.region(p.start * i..p.end * i)),
                                     ("dy", dy_j.clone()),
-                                    ("x", x_slots.region(j * c * i..(j * c + n) * i)),
+                                    ("x", chunks.region(j * slot..j * slot + n * i)),
                                 ],
                                 vec![
                                     ("rows".into(), unsigned(n)?),
@@ -994,22 +1037,20 @@ impl TrainGraph {
                     if l > 0 {
                         let dx = b.natural(&format!("layers.{l}.dx"), i)?;
                         let tiles_r = b.rows.len();
-                        let c = chunk(i, o, WEIGHT_CHUNK_BYTES);
-                        let w_slots =
-                            b.slots(&format!("layers.{l}.weight/columns"), o * c, tiles_r)?;
+                        let (_, c, _, _) = dense_chunks(i, o, rows_all);
                         for i0 in (0..i).step_by(c) {
                             let i1 = (i0 + c).min(i);
                             let pieces = (0..o)
-                                .map(|row| w.region(row * i + i0..row * i + i1))
+                                .map(|row| (row * (i1 - i0), w.region(row * i + i0..row * i + i1)))
                                 .collect();
-                            b.broadcast(pieces, w_slots, o * c, tiles_r);
+                            b.broadcast(pieces, chunks, slot, tiles_r);
                             let cs = b.execute(&format!("layers.{l}.backward_input.{i0}"));
                             for (j, p) in b.rows.clone().into_iter().enumerate() {
                                 for r in p {
                                     let fields = vec![
                                         ("dx", dx.region(r * i + i0..r * i + i1)),
                                         ("dy", dy.region(r * o..(r + 1) * o)),
-                                        ("w", w_slots.region(j * o * c..j * o * c + o * (i1 - i0))),
+                                        ("w", chunks.region(j * slot..j * slot + o * (i1 - i0))),
                                     ];
                                     let members = vec![
                                         ("rows".into(), unsigned(1)?),
@@ -1039,7 +1080,7 @@ impl TrainGraph {
         let most = dense.iter().map(|t| t.parts.len()).max().unwrap_or(1);
         let c = optimiser.constants();
         let c_copies = b.slots("optimiser_constants/copies", c, most)?;
-        b.broadcast(vec![constants.region(0..c)], c_copies, c, most);
+        b.broadcast(vec![(0, constants.region(0..c))], c_copies, c, most);
         let cs = b.execute("optimiser");
         let (vertex, names) = match optimiser {
             Optimiser::Adam => ("snn::AdamUpdate<float>", ["p", "g", "m", "v"].as_slice()),
