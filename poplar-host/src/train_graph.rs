@@ -1167,7 +1167,7 @@ impl TrainGraph {
         &self.params
     }
 
-    /// The batch rows of each block (block `k` on tile `k`).
+    /// The batch rows of each readout block (block `k` on tile `k`).
     pub fn blocks(&self) -> &[Range<usize>] {
         &self.blocks
     }
