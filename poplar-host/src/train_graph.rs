@@ -4,25 +4,32 @@
 //! and the correct count out. The weights and the optimiser's state live
 //! on the device between steps.
 //!
-//! Layout. The batch rows are split into blocks, block `k` on tile `k`.
-//! Every activation and gradient tensor `[T][B][F]` is held in *block
-//! layout*: block `k`'s `[T][rows_k][F]` values together, on tile `k`, so
-//! that each block's dense rows and each spiking block's `steps x n`
-//! sequences are contiguous regions of one tile:
+//! Layout, with `P` = at most [`TrainSpec::tiles`] tiles:
 //!
-//! - dense forward and input gradient: one `DenseFwd` / `DenseBwdInput`
-//!   vertex per block over its `T·rows_k` rows, with a copy of the weights
-//!   on its tile;
-//! - spiking layers: one `...FwdSeq` / `...BwdSeq` vertex per block;
-//! - readout and loss: `PopulationCount`, `CountCrossEntropy` and
-//!   `PopulationCountBwd` per block, `CountLossTotal` on tile 0;
-//! - weight and bias gradients sum over the rows `t·B + b` in that order
-//!   (the kernels' order), so their inputs are copied into the natural
-//!   layout on the tiles that hold the weights (outputs split into blocks
-//!   of two, `DenseBwdWeights` / `DenseBwdBias` per block), starting from
-//!   `-0`;
-//! - the optimiser updates every parameter where it lives (`AdamUpdate` or
-//!   `SgdUpdate`), with the step's constants copied to every such tile.
+//! - the dense layers' activations and gradients `[T][B][F]` are in the
+//!   *natural layout* (row `t·B + b`, as the host streams the inputs), their
+//!   rows split into `P` blocks, block `j` on tile `j`;
+//! - a spiking layer's tensors are in *element-block layout*: its `B·N`
+//!   elements cut into at most `P` blocks of whole 8-byte groups, block `k`
+//!   holding `[T][block k's elements]` on tile `k`, one `...FwdSeq` /
+//!   `...BwdSeq` vertex per block (the last layer's blocks are whole batch
+//!   rows, as the readout's vertices take them). Copies (one per block and
+//!   step) convert between the two layouts;
+//! - each dense layer's weights, biases, their gradients and the
+//!   optimiser's state are split by output rows (blocks of two) over tiles
+//!   `0..`, and the optimiser updates each block where it lives;
+//! - one *chunk* tensor (one slot per tile, [`CHUNK_BYTES`]) streams what
+//!   the dense vertices need from other tiles: a copy fills slot 0, then
+//!   doubling copies (slots `0..k` to `k..2k`) fill the others, each tile
+//!   receiving one slot per copy. Forward: a chunk of the weights' rows and
+//!   the bias, one `DenseFwd` per row and chunk; input gradient: a chunk of
+//!   the weights' columns, one `DenseBwdInput` per row and chunk; weight
+//!   and bias gradients: a chunk of rows of the inputs and of the output
+//!   gradients, `DenseBwdWeights` / `DenseBwdBias` per output block, each
+//!   sum continued from the previous chunk's (rows ascending, from `-0`).
+//!
+//! Every output element is one sum in the kernels' order whatever the
+//! split, so the step gives the same bits as the native one.
 //!
 //! The parameter tensors are the dense layers' weights `[outputs][inputs]`
 //! and biases, in layer order. Spiking layers run with the parameters they
@@ -286,10 +293,18 @@ fn split(len: usize, parts: usize, grain: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Bytes of one tile's slot of the chunk tensor, through which the dense
+/// layers' weights (forward: rows and bias; input gradient: columns) and
+/// rows (weight gradient: inputs and output gradients) are streamed.
+const CHUNK_BYTES: usize = 128 * 1024;
+
 /// The graph under construction.
 struct Builder {
     graph: Graph,
+    /// Batch-row blocks of the readout (block `k` on tile `k`).
     blocks: Vec<Range<usize>>,
+    /// Row blocks of the natural layout (rows `t·B + b`), block `j` on tile `j`.
+    rows: Vec<Range<usize>>,
     steps: usize,
     batch: usize,
     negative_zero: Vec<TensorId>,
@@ -306,20 +321,119 @@ impl Builder {
         factor: usize,
         feature: usize,
     ) -> Result<TensorId, GraphError> {
-        let t = self
-            .graph
-            .add_variable(Element::Float, &[factor * self.batch * feature], name)?;
-        for (k, b) in self.blocks.clone().iter().enumerate() {
-            let r = factor * b.start * feature..factor * b.end * feature;
-            self.graph.set_tile_mapping(t, r, k as u32)?;
-        }
-        Ok(t)
+        let blocks: Vec<Range<usize>> = self
+            .blocks
+            .iter()
+            .map(|b| b.start * feature..b.end * feature)
+            .collect();
+        self.elements(name, factor, &blocks)
     }
 
     /// Block `k`'s region of a blocked tensor.
     fn block(&self, t: TensorId, k: usize, factor: usize, feature: usize) -> Region {
         let b = &self.blocks[k];
         t.region(factor * b.start * feature..factor * b.end * feature)
+    }
+
+    /// A `[factor][elements]` tensor in element-block layout: block `k`'s
+    /// `[factor][block k's elements]` values together, on tile `k`.
+    fn elements(
+        &mut self,
+        name: &str,
+        factor: usize,
+        blocks: &[Range<usize>],
+    ) -> Result<TensorId, GraphError> {
+        let len = factor * blocks.last().map_or(0, |b| b.end);
+        let t = self.graph.add_variable(Element::Float, &[len], name)?;
+        for (k, b) in blocks.iter().enumerate() {
+            self.graph
+                .set_tile_mapping(t, factor * b.start..factor * b.end, k as u32)?;
+        }
+        Ok(t)
+    }
+
+    /// A `[T][B][feature]` tensor in the natural layout (row `t·B + b`),
+    /// its rows in the blocks [`Builder::rows`] (each row an interval of its
+    /// own when `feature` is odd, so that every row starts 8-byte aligned).
+    fn natural(&mut self, name: &str, feature: usize) -> Result<TensorId, GraphError> {
+        let len = self.steps * self.batch * feature;
+        let t = self.graph.add_variable(Element::Float, &[len], name)?;
+        for (j, p) in self.rows.clone().iter().enumerate() {
+            if feature % 2 == 0 {
+                self.graph
+                    .set_tile_mapping(t, p.start * feature..p.end * feature, j as u32)?;
+            } else {
+                for r in p.clone() {
+                    self.graph
+                        .set_tile_mapping(t, r * feature..(r + 1) * feature, j as u32)?;
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// Copies between a `[T][elements]` tensor in the natural layout and
+    /// one in the element-block layout of `blocks` (one copy per block and
+    /// step), towards the natural layout when `to_natural`.
+    fn convert(
+        &mut self,
+        natural: TensorId,
+        blocked: TensorId,
+        blocks: &[Range<usize>],
+        to_natural: bool,
+    ) {
+        let (steps, all) = (self.steps, blocks.last().map_or(0, |b| b.end));
+        for b in blocks {
+            for t in 0..steps {
+                let n = natural.region(t * all + b.start..t * all + b.end);
+                let start = steps * b.start + t * b.len();
+                let e = blocked.region(start..start + b.len());
+                let (from, to) = if to_natural { (e, n) } else { (n, e) };
+                self.program.push(Program::Copy { from, to });
+            }
+        }
+    }
+
+    /// A tensor of `tiles` slots of `slot` values, slot `j` on tile `j`,
+    /// for [`Builder::broadcast`].
+    fn slots(&mut self, name: &str, slot: usize, tiles: usize) -> Result<TensorId, GraphError> {
+        let t = self
+            .graph
+            .add_variable(Element::Float, &[tiles * slot], name)?;
+        for j in 0..tiles {
+            self.graph
+                .set_tile_mapping(t, j * slot..(j + 1) * slot, j as u32)?;
+        }
+        Ok(t)
+    }
+
+    /// Copies `pieces` (each to its offset) into slot 0 of `slots` (a
+    /// [`Builder::slots`] tensor of slots of `slot` values), then slot 0
+    /// into slots `1..tiles` by doubling: slots `0..k` to `k..2k`, so that
+    /// each tile receives one slot per copy.
+    fn broadcast(
+        &mut self,
+        pieces: Vec<(usize, Region)>,
+        slots: TensorId,
+        slot: usize,
+        tiles: usize,
+    ) {
+        for (at, from) in pieces {
+            let len = from.range.len();
+            self.program.push(Program::Copy {
+                from,
+                to: slots.region(at..at + len),
+            });
+        }
+        let mut k = 1;
+        while k < tiles {
+            let n = k.min(tiles - k);
+            self.program.push(Program::Copy {
+                from: slots.region(0..n * slot),
+                to: slots.region(k * slot..(k + n) * slot),
+            });
+            k *= 2;
+        }
     }
 
     /// A tensor of `len` values on one tile.
@@ -341,60 +455,6 @@ impl Builder {
         for (j, p) in parts.iter().enumerate() {
             self.graph
                 .set_tile_mapping(t, p.start * width..p.end * width, j as u32)?;
-        }
-        Ok(t)
-    }
-
-    /// Copies of `from` (`len` values) on tiles `0..tiles`, refreshed by a
-    /// copy in the program; returns the copies' tensor (copy `j` at `j·len`).
-    fn replicate(
-        &mut self,
-        from: TensorId,
-        len: usize,
-        tiles: usize,
-        name: &str,
-    ) -> Result<TensorId, GraphError> {
-        let t = self
-            .graph
-            .add_variable(Element::Float, &[tiles * len], name)?;
-        for j in 0..tiles {
-            self.graph
-                .set_tile_mapping(t, j * len..(j + 1) * len, j as u32)?;
-            self.program.push(Program::Copy {
-                from: from.region(0..len),
-                to: t.region(j * len..(j + 1) * len),
-            });
-        }
-        Ok(t)
-    }
-
-    /// Copies of a blocked `[T][B][feature]` tensor in the natural layout
-    /// (row `t·B + b`), one on each of tiles `0..tiles`.
-    fn natural(
-        &mut self,
-        from: TensorId,
-        feature: usize,
-        tiles: usize,
-        name: &str,
-    ) -> Result<TensorId, GraphError> {
-        let len = self.steps * self.batch * feature;
-        let t = self
-            .graph
-            .add_variable(Element::Float, &[tiles * len], name)?;
-        for j in 0..tiles {
-            self.graph
-                .set_tile_mapping(t, j * len..(j + 1) * len, j as u32)?;
-            for step in 0..self.steps {
-                for b in self.blocks.clone() {
-                    let rows = b.len() * feature;
-                    let src = self.steps * b.start * feature + step * rows;
-                    let dst = j * len + (step * self.batch + b.start) * feature;
-                    self.program.push(Program::Copy {
-                        from: from.region(src..src + rows),
-                        to: t.region(dst..dst + rows),
-                    });
-                }
-            }
         }
         Ok(t)
     }
@@ -424,6 +484,37 @@ impl Builder {
     }
 }
 
+/// The region of block `b` of a `[factor][elements]` tensor in
+/// element-block layout.
+fn element_block(t: TensorId, b: &Range<usize>, factor: usize) -> Region {
+    t.region(factor * b.start..factor * b.end)
+}
+
+/// Values per chunk of `len` (`per` values each) that fit `bytes`, even
+/// (so that chunks start 8-byte aligned), at least 2, at most `len`.
+fn chunk(len: usize, per: usize, bytes: usize) -> usize {
+    let c = (bytes / (4 * per.max(1))) & !1;
+    c.max(2).min(len).max(1)
+}
+
+/// `x` rounded up to even (an 8-byte aligned offset of binary32 values).
+fn even(x: usize) -> usize {
+    x.next_multiple_of(2)
+}
+
+/// A dense layer's chunks: outputs per forward chunk, inputs per input
+/// gradient chunk, rows per weight gradient chunk, and the slot (values)
+/// they need.
+fn dense_chunks(inputs: usize, outputs: usize, rows: usize) -> (usize, usize, usize, usize) {
+    let forward = chunk(outputs, inputs + 1, CHUNK_BYTES);
+    let input = chunk(inputs, outputs, CHUNK_BYTES);
+    let weights = chunk(rows, inputs + outputs, CHUNK_BYTES);
+    let slot = (even(forward * inputs) + forward)
+        .max(outputs * input)
+        .max(even(weights * inputs) + weights * outputs);
+    (forward, input, weights, slot)
+}
+
 fn unsigned(x: usize) -> Result<MemberValue, GraphError> {
     u32::try_from(x)
         .map(MemberValue::Unsigned)
@@ -434,20 +525,20 @@ fn unsigned(x: usize) -> Result<MemberValue, GraphError> {
 struct DenseTensors {
     inputs: usize,
     outputs: usize,
-    /// The input activations (blocked) and the output currents (blocked).
+    /// The input activations and the output currents, natural layout.
     x: TensorId,
     y: TensorId,
     w: TensorId,
     b: TensorId,
-    w_copies: TensorId,
     /// The weights' output blocks (tiles `0..`).
     parts: Vec<Range<usize>>,
 }
 
 /// What one spiking layer keeps between the passes.
 struct SpikingTensors {
-    neurons: usize,
-    /// Its input currents (the dense layer's `y`) and its spikes.
+    /// Its element blocks (block `k` on tile `k`).
+    blocks: Vec<Range<usize>>,
+    /// Its input currents and its spikes (element-block layout).
     x: TensorId,
     spikes: TensorId,
     /// Every tensor connected to its forward vertices, by field name.
@@ -477,19 +568,22 @@ impl TrainGraph {
         }
         let steps_u32 =
             u32::try_from(steps).map_err(|_| TrainGraphError::Spec("too many steps".into()))?;
-        let blocks = split(batch, tiles.min(target.tiles).max(1) as usize, 1);
+        let most_tiles = tiles.min(target.tiles).max(1) as usize;
+        let blocks = split(batch, most_tiles, 1);
+        let rows_all = steps * batch;
         let mut b = Builder {
             graph: Graph::new(target),
             blocks,
+            rows: split(rows_all, most_tiles, 1),
             steps,
             batch,
             negative_zero: Vec::new(),
             program: Vec::new(),
         };
-        let (rows_all, tiles_n) = (steps * batch, b.blocks.len());
+        let tiles_n = b.blocks.len();
 
         // the step's streams in
-        let x0 = b.blocked("inputs", steps, inputs)?;
+        let x0 = b.natural("inputs", inputs)?;
         let labels = b.blocked("labels", 1, classes)?;
         let constants = b.on_tile("optimiser_constants", optimiser.constants(), 0)?;
         b.program.push(Program::StreamIn {
@@ -505,11 +599,10 @@ impl TrainGraph {
             to: constants.region(0..optimiser.constants()),
         });
 
-        // the parameters, where they live, and their copies for the blocks
+        // the parameters and the activations, where they live
         let mut width = inputs;
         let mut dense = Vec::new();
         let mut spiking: Vec<SpikingTensors> = Vec::new();
-        let mut act = x0;
         let mut kinds = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
             match layer {
@@ -522,24 +615,25 @@ impl TrainGraph {
                             "layer {l} (dense) takes {i} inputs and gives {o}; it receives {width} (and must give at least 1)"
                         ));
                     }
-                    let parts = split(*o, tiles_n, 2);
+                    let parts = split(*o, most_tiles, 2);
                     let w = b.by_rows(&format!("layers.{l}.weight"), &parts, *i)?;
                     let bias = b.by_rows(&format!("layers.{l}.bias"), &parts, 1)?;
-                    let w_copies =
-                        b.replicate(w, o * i, tiles_n, &format!("layers.{l}.weight/copies"))?;
-                    let y = b.blocked(&format!("layers.{l}.y"), steps, *o)?;
+                    let x = if l == 0 {
+                        x0
+                    } else {
+                        b.natural(&format!("layers.{l}.x"), *i)?
+                    };
+                    let y = b.natural(&format!("layers.{l}.y"), *o)?;
                     dense.push(DenseTensors {
                         inputs: *i,
                         outputs: *o,
-                        x: act,
+                        x,
                         y,
                         w,
                         b: bias,
-                        w_copies,
                         parts,
                     });
                     kinds.push(true);
-                    act = y;
                     width = *o;
                 }
                 TrainLayer::Spiking(s) => {
@@ -549,16 +643,36 @@ impl TrainGraph {
                             "layer {l} (spiking) has {neurons} neurons for {rows} rows; it must follow a dense layer of its width ({width}) and run on the batch's {batch} rows"
                         ));
                     }
-                    let spikes = b.blocked(&format!("layers.{l}.spikes"), steps, neurons)?;
+                    // element blocks of whole groups; the readout's layer
+                    // (and one whose elements are not whole groups) in
+                    // blocks of whole batch rows
+                    let mut group = 2;
+                    for kind in [VertexKind::ForwardSequence, VertexKind::BackwardSequence] {
+                        let (name, _) = s.sequence_vertex(kind, 1, 0)?;
+                        if let Some(info) = crate::emulator::vertex(name) {
+                            group = group.max(info.element_multiple as usize);
+                        }
+                    }
+                    let last = l + 1 == layers.len();
+                    let elements = batch * neurons;
+                    let blocks = if last || elements % group != 0 {
+                        b.blocks
+                            .iter()
+                            .map(|r| r.start * neurons..r.end * neurons)
+                            .collect()
+                    } else {
+                        split(elements, most_tiles, group)
+                    };
+                    let x = b.elements(&format!("layers.{l}.x"), steps, &blocks)?;
+                    let spikes = b.elements(&format!("layers.{l}.spikes"), steps, &blocks)?;
                     spiking.push(SpikingTensors {
-                        neurons,
-                        x: act,
+                        blocks,
+                        x,
                         spikes,
                         fields: Vec::new(),
                         backward: Vec::new(),
                     });
                     kinds.push(false);
-                    act = spikes;
                 }
             }
         }
@@ -569,38 +683,69 @@ impl TrainGraph {
             ));
         }
 
+        // the chunk tensor: one slot per tile, shared by every dense phase
+        let slot = dense
+            .iter()
+            .map(|t| dense_chunks(t.inputs, t.outputs, rows_all).3)
+            .max()
+            .unwrap_or(1);
+        let chunks = b.slots("dense/chunk", slot, most_tiles)?;
+
         // forward
         let (mut d, mut s) = (0, 0);
         for (l, layer) in layers.iter().enumerate() {
             match layer {
                 TrainLayer::Dense { .. } => {
-                    let t = &dense[d];
-                    let (i, o) = (t.inputs, t.outputs);
-                    let b_copies =
-                        b.replicate(t.b, o, tiles_n, &format!("layers.{l}.bias/copies"))?;
-                    let cs = b.execute(&format!("layers.{l}.forward"));
-                    for k in 0..tiles_n {
-                        let rows = steps * b.blocks[k].len();
-                        let fields = vec![
-                            ("y", b.block(t.y, k, steps, o)),
-                            ("x", b.block(t.x, k, steps, i)),
-                            ("w", t.w_copies.region(k * o * i..(k + 1) * o * i)),
-                            ("b", b_copies.region(k * o..(k + 1) * o)),
-                        ];
-                        let members = vec![
-                            ("rows".into(), unsigned(rows)?),
-                            ("inputs".into(), unsigned(i)?),
-                            ("outputs".into(), unsigned(o)?),
-                        ];
-                        b.vertex(cs, "snn::DenseFwd<float>", k as u32, fields, members)?;
+                    if d > 0 {
+                        let prev = &spiking[s - 1];
+                        let (x, spikes, blocks) = (dense[d].x, prev.spikes, prev.blocks.clone());
+                        b.convert(x, spikes, &blocks, true);
                     }
+                    let t = &dense[d];
+                    let (i, o, x, y, w, bias) = (t.inputs, t.outputs, t.x, t.y, t.w, t.b);
+                    let tiles_r = b.rows.len();
+                    let (c, ..) = dense_chunks(i, o, rows_all);
+                    let bias_at = even(c * i);
+                    for o0 in (0..o).step_by(c) {
+                        let o1 = (o0 + c).min(o);
+                        let pieces = vec![
+                            (0, w.region(o0 * i..o1 * i)),
+                            (bias_at, bias.region(o0..o1)),
+                        ];
+                        b.broadcast(pieces, chunks, slot, tiles_r);
+                        let cs = b.execute(&format!("layers.{l}.forward.{o0}"));
+                        for (j, p) in b.rows.clone().into_iter().enumerate() {
+                            for r in p {
+                                let fields = vec![
+                                    ("y", y.region(r * o + o0..r * o + o1)),
+                                    ("x", x.region(r * i..(r + 1) * i)),
+                                    ("w", chunks.region(j * slot..j * slot + (o1 - o0) * i)),
+                                    (
+                                        "b",
+                                        chunks.region(
+                                            j * slot + bias_at..j * slot + bias_at + o1 - o0,
+                                        ),
+                                    ),
+                                ];
+                                let members = vec![
+                                    ("rows".into(), unsigned(1)?),
+                                    ("inputs".into(), unsigned(i)?),
+                                    ("outputs".into(), unsigned(o1 - o0)?),
+                                ];
+                                b.vertex(cs, "snn::DenseFwd<float>", j as u32, fields, members)?;
+                            }
+                        }
+                    }
+                    let next = &spiking[s];
+                    let (to, blocks) = (next.x, next.blocks.clone());
+                    b.convert(y, to, &blocks, false);
                     d += 1;
                 }
                 TrainLayer::Spiking(layer) => {
-                    let n = spiking[s].neurons;
+                    let blocks = spiking[s].blocks.clone();
                     let cs = b.execute(&format!("layers.{l}.forward"));
-                    for k in 0..tiles_n {
-                        let offset = u32::try_from(b.blocks[k].start * n).map_err(|_| {
+                    for (k, block) in blocks.iter().enumerate() {
+                        let offset = u32::try_from(block.start).map_err(|_| {
                             TrainGraphError::Spec(format!("layer {l}: too many elements"))
                         })?;
                         let (name, members) = layer.sequence_vertex(
@@ -628,7 +773,7 @@ impl TrainGraph {
                                     match spiking[s].fields.iter().find(|(f2, ..)| *f2 == f.name) {
                                         Some(&(_, t, _)) => t,
                                         None => {
-                                            let t = b.blocked(&format!("layers.{l}.{}", f.name), factor, n)?;
+                                            let t = b.elements(&format!("layers.{l}.{}", f.name), factor, &blocks)?;
                                             spiking[s].fields.push((f.name.clone(), t, factor));
                                             t
                                         }
@@ -640,7 +785,7 @@ impl TrainGraph {
                                     ))
                                 }
                             };
-                            fields.push((f.name.as_str(), b.block(tensor, k, factor, n)));
+                            fields.push((f.name.as_str(), element_block(tensor, block, factor)));
                         }
                         b.vertex(cs, name, k as u32, fields, members)?;
                     }
@@ -751,10 +896,10 @@ impl TrainGraph {
             match layer {
                 TrainLayer::Spiking(_) => {
                     s -= 1;
-                    let n = spiking[s].neurons;
-                    let grad_x = b.blocked(&format!("layers.{l}.grad_x"), steps, n)?;
+                    let blocks = spiking[s].blocks.clone();
+                    let grad_x = b.elements(&format!("layers.{l}.grad_x"), steps, &blocks)?;
                     let cs = b.execute(&format!("layers.{l}.backward"));
-                    for k in 0..tiles_n {
+                    for (k, block) in blocks.iter().enumerate() {
                         let (name, members) = spiking[s].backward[k].clone();
                         let info = crate::emulator::vertex(name).expect("a generated vertex");
                         let mut fields = Vec::new();
@@ -790,7 +935,7 @@ impl TrainGraph {
                                         Some(&(_, t, _)) => (t, factor),
                                         None => {
                                             let full = format!("layers.{l}.{}", f.name);
-                                            let t = b.blocked(&full, factor, n)?;
+                                            let t = b.elements(&full, factor, &blocks)?;
                                             if matches!(
                                                 f.role,
                                                 FieldRole::GradState(_) | FieldRole::GradFinalState(_)
@@ -810,7 +955,7 @@ impl TrainGraph {
                                     ))
                                 }
                             };
-                            fields.push((f.name.as_str(), b.block(tensor, k, factor, n)));
+                            fields.push((f.name.as_str(), element_block(tensor, block, factor)));
                         }
                         b.vertex(cs, name, k as u32, fields, members)?;
                     }
@@ -819,7 +964,16 @@ impl TrainGraph {
                 TrainLayer::Dense { .. } => {
                     d -= 1;
                     let (i, o) = (dense[d].inputs, dense[d].outputs);
+                    let (x, w) = (dense[d].x, dense[d].w);
                     let parts = dense[d].parts.clone();
+                    // the output gradients in the natural layout
+                    let dy = b.natural(&format!("layers.{l}.dy"), o)?;
+                    let blocks = spiking[s].blocks.clone();
+                    b.convert(dy, grad, &blocks, true);
+
+                    // weight and bias gradients where the weights live, the
+                    // rows streamed through in chunks (each sum continued
+                    // from the previous chunk's, rows ascending)
                     let dw = b.by_rows(&format!("layers.{l}.weight/grad"), &parts, i)?;
                     let db = b.by_rows(&format!("layers.{l}.bias/grad"), &parts, 1)?;
                     let dw_zero = b.by_rows(&format!("layers.{l}.weight/grad0"), &parts, i)?;
@@ -833,62 +987,90 @@ impl TrainGraph {
                         from: db_zero.region(0..o),
                         to: db.region(0..o),
                     });
-                    let dy_nat =
-                        b.natural(grad, o, parts.len(), &format!("layers.{l}.dy/natural"))?;
-                    let x_nat =
-                        b.natural(dense[d].x, i, parts.len(), &format!("layers.{l}.x/natural"))?;
-                    let cs = b.execute(&format!("layers.{l}.backward_weights"));
-                    let (len_dy, len_x) = (rows_all * o, rows_all * i);
-                    for (j, p) in parts.iter().enumerate() {
-                        let dy = dy_nat.region(
-                            j * len_dy + p.start
-                                ..j * len_dy + p.start + (rows_all - 1) * o + p.len(),
-                        );
-                        b.vertex(
-                            cs,
-                            "snn::DenseBwdWeights<float>",
-                            j as u32,
-                            vec![
-                                ("dw", dw.region(p.start * i..p.end * i)),
-                                ("dy", dy.clone()),
-                                ("x", x_nat.region(j * len_x..(j + 1) * len_x)),
-                            ],
-                            vec![
-                                ("rows".into(), unsigned(rows_all)?),
-                                ("inputs".into(), unsigned(i)?),
-                                ("outputs".into(), unsigned(o)?),
-                                ("output_count".into(), unsigned(p.len())?),
-                            ],
-                        )?;
-                        b.vertex(
-                            cs,
-                            "snn::DenseBwdBias<float>",
-                            j as u32,
-                            vec![("db", db.region(p.clone())), ("dy", dy)],
-                            vec![
-                                ("rows".into(), unsigned(rows_all)?),
-                                ("outputs".into(), unsigned(o)?),
-                            ],
-                        )?;
+                    let owners = parts.len();
+                    let (_, _, c, _) = dense_chunks(i, o, rows_all);
+                    let dy_at = even(c * i);
+                    for r0 in (0..rows_all).step_by(c) {
+                        let r1 = (r0 + c).min(rows_all);
+                        let n = r1 - r0;
+                        let pieces = vec![
+                            (0, x.region(r0 * i..r1 * i)),
+                            (dy_at, dy.region(r0 * o..r1 * o)),
+                        ];
+                        b.broadcast(pieces, chunks, slot, owners);
+                        let cs = b.execute(&format!("layers.{l}.backward_weights.{r0}"));
+                        for (j, p) in parts.iter().enumerate() {
+                            let at = j * slot + dy_at + p.start;
+                            let dy_j = chunks.region(at..at + (n - 1) * o + p.len());
+                            b.vertex(
+                                cs,
+                                "snn::DenseBwdWeights<float>",
+                                j as u32,
+                                vec![
+                                    ("dw", dw.region(p.start * i..p.end * i)),
+                                    ("dy", dy_j.clone()),
+                                    ("x", chunks.region(j * slot..j * slot + n * i)),
+                                ],
+                                vec![
+                                    ("rows".into(), unsigned(n)?),
+                                    ("inputs".into(), unsigned(i)?),
+                                    ("outputs".into(), unsigned(o)?),
+                                    ("output_count".into(), unsigned(p.len())?),
+                                ],
+                            )?;
+                            b.vertex(
+                                cs,
+                                "snn::DenseBwdBias<float>",
+                                j as u32,
+                                vec![("db", db.region(p.clone())), ("dy", dy_j)],
+                                vec![
+                                    ("rows".into(), unsigned(n)?),
+                                    ("outputs".into(), unsigned(o)?),
+                                ],
+                            )?;
+                        }
                     }
                     grads.push((d, dw, db));
+
+                    // input gradients over the rows, the weights' columns
+                    // streamed through in chunks
                     if l > 0 {
-                        let dx = b.blocked(&format!("layers.{l}.grad_x"), steps, i)?;
-                        let cs = b.execute(&format!("layers.{l}.backward_input"));
-                        for k in 0..tiles_n {
-                            let fields = vec![
-                                ("dx", b.block(dx, k, steps, i)),
-                                ("dy", b.block(grad, k, steps, o)),
-                                ("w", dense[d].w_copies.region(k * o * i..(k + 1) * o * i)),
-                            ];
-                            let members = vec![
-                                ("rows".into(), unsigned(steps * b.blocks[k].len())?),
-                                ("inputs".into(), unsigned(i)?),
-                                ("outputs".into(), unsigned(o)?),
-                            ];
-                            b.vertex(cs, "snn::DenseBwdInput<float>", k as u32, fields, members)?;
+                        let dx = b.natural(&format!("layers.{l}.dx"), i)?;
+                        let tiles_r = b.rows.len();
+                        let (_, c, _, _) = dense_chunks(i, o, rows_all);
+                        for i0 in (0..i).step_by(c) {
+                            let i1 = (i0 + c).min(i);
+                            let pieces = (0..o)
+                                .map(|row| (row * (i1 - i0), w.region(row * i + i0..row * i + i1)))
+                                .collect();
+                            b.broadcast(pieces, chunks, slot, tiles_r);
+                            let cs = b.execute(&format!("layers.{l}.backward_input.{i0}"));
+                            for (j, p) in b.rows.clone().into_iter().enumerate() {
+                                for r in p {
+                                    let fields = vec![
+                                        ("dx", dx.region(r * i + i0..r * i + i1)),
+                                        ("dy", dy.region(r * o..(r + 1) * o)),
+                                        ("w", chunks.region(j * slot..j * slot + o * (i1 - i0))),
+                                    ];
+                                    let members = vec![
+                                        ("rows".into(), unsigned(1)?),
+                                        ("inputs".into(), unsigned(i1 - i0)?),
+                                        ("outputs".into(), unsigned(o)?),
+                                    ];
+                                    b.vertex(
+                                        cs,
+                                        "snn::DenseBwdInput<float>",
+                                        j as u32,
+                                        fields,
+                                        members,
+                                    )?;
+                                }
+                            }
                         }
-                        grad = dx;
+                        let blocks = spiking[s - 1].blocks.clone();
+                        grad =
+                            b.elements(&format!("layers.{}.grad_spikes", l - 1), steps, &blocks)?;
+                        b.convert(dx, grad, &blocks, false);
                     }
                 }
             }
@@ -897,7 +1079,8 @@ impl TrainGraph {
         // the optimiser, where each parameter lives
         let most = dense.iter().map(|t| t.parts.len()).max().unwrap_or(1);
         let c = optimiser.constants();
-        let c_copies = b.replicate(constants, c, most, "optimiser_constants/copies")?;
+        let c_copies = b.slots("optimiser_constants/copies", c, most)?;
+        b.broadcast(vec![(0, constants.region(0..c))], c_copies, c, most);
         let cs = b.execute("optimiser");
         let (vertex, names) = match optimiser {
             Optimiser::Adam => ("snn::AdamUpdate<float>", ["p", "g", "m", "v"].as_slice()),
@@ -984,7 +1167,7 @@ impl TrainGraph {
         &self.params
     }
 
-    /// The batch rows of each block (block `k` on tile `k`).
+    /// The batch rows of each readout block (block `k` on tile `k`).
     pub fn blocks(&self) -> &[Range<usize>] {
         &self.blocks
     }
@@ -1127,10 +1310,8 @@ impl<'g> TrainSession<'g> {
             .iter()
             .flat_map(|&l| (0..t.classes).map(move |c| if c == l { 1.0 } else { 0.0 }))
             .collect();
-        self.engine.push_stream(
-            "inputs",
-            Values::F32(t.to_blocks(inputs, t.steps, t.inputs)),
-        );
+        self.engine
+            .push_stream("inputs", Values::F32(inputs.to_vec()));
         self.engine
             .push_stream("labels", Values::F32(t.to_blocks(&one_hot, 1, t.classes)));
         self.engine
