@@ -204,7 +204,8 @@ fn boolean(flag: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-fn one_of<T>(
+/// `value` parsed by `parse`, or an error listing the `names` of `flag`.
+pub(crate) fn one_of<T>(
     flag: &str,
     value: &str,
     names: &[&str],

@@ -24,7 +24,7 @@ use snn_poplar_host::layer::{Chunking, LayerGraph};
 use snn_poplar_host::poplar_backend::{self, Device, RunInputs};
 use snn_poplar_host::VertexLayer;
 
-use crate::cli::TrainOptions;
+use crate::cli::{one_of, TrainOptions};
 use crate::native::spiking::{with_kernel_layer, LayerVisitor};
 use crate::network::{ModelKind, NeuronSpec, Recurrence, ResetKind, SurrogateKind};
 use crate::options::{self, Flags, Precision};
@@ -272,15 +272,6 @@ impl RunOptions {
         };
         train.neuron()
     }
-}
-
-fn one_of<T>(
-    flag: &str,
-    value: &str,
-    names: &[&str],
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, String> {
-    parse(value).ok_or_else(|| format!("{flag} is one of {}, got `{value}`", names.join(", ")))
 }
 
 /// What a run measured.

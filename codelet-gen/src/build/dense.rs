@@ -34,6 +34,27 @@ fn m(role: MemberRole) -> Size {
     Size::Member(role)
 }
 
+/// `acc = dot_step(acc, a[a_at], b[b_at])` for `counter` from 0 up to
+/// `bound` (the kernels' order of summation).
+fn accumulate(
+    step: &super::plain::Traced,
+    acc: crate::vertex::VarId,
+    counter: &str,
+    bound: Ix,
+    (a, a_at): (usize, Ix),
+    (b, b_at): (usize, Ix),
+) -> Stmt {
+    for_range(
+        counter,
+        Ix::Const(0),
+        bound,
+        vec![step.block(
+            vec![Operand::Var(acc), load(a, a_at), load(b, b_at)],
+            vec![Dest::Set(acc)],
+        )],
+    )
+}
+
 /// `DenseFwd<float>`.
 pub fn forward() -> VertexDef {
     let mut v = Plain::new(
@@ -81,18 +102,13 @@ pub fn forward() -> VertexDef {
     ];
     let acc = v.let_var(&mut body, "acc", f32_const(-0.0));
     let k = Ix::name("k");
-    body.push(for_range(
+    body.push(accumulate(
+        &step,
+        acc,
         "k",
-        Ix::Const(0),
         inputs.clone(),
-        vec![step.block(
-            vec![
-                Operand::Var(acc),
-                load(x, Ix::name("row").times(inputs.clone()).plus(k.clone())),
-                load(w, Ix::name("col").times(inputs).plus(k)),
-            ],
-            vec![Dest::Set(acc)],
-        )],
+        (x, Ix::name("row").times(inputs.clone()).plus(k.clone())),
+        (w, Ix::name("col").times(inputs).plus(k)),
     ));
     body.push(bias.block(
         vec![Operand::Var(acc), load(b, Ix::name("col"))],
@@ -141,18 +157,13 @@ pub fn grad_input() -> VertexDef {
     ];
     let acc = v.let_var(&mut body, "acc", f32_const(-0.0));
     let o = Ix::name("o");
-    body.push(for_range(
+    body.push(accumulate(
+        &step,
+        acc,
         "o",
-        Ix::Const(0),
         outputs.clone(),
-        vec![step.block(
-            vec![
-                Operand::Var(acc),
-                load(dy, Ix::name("row").times(outputs).plus(o.clone())),
-                load(w, o.times(inputs).plus(Ix::name("col"))),
-            ],
-            vec![Dest::Set(acc)],
-        )],
+        (dy, Ix::name("row").times(outputs).plus(o.clone())),
+        (w, o.times(inputs).plus(Ix::name("col"))),
     ));
     body.push(Stmt::Store {
         field: dx,
@@ -207,18 +218,13 @@ pub fn grad_weights() -> VertexDef {
     ];
     let acc = v.let_var(&mut body, "acc", load(dw, Ix::Element));
     let r = Ix::name("r");
-    body.push(for_range(
+    body.push(accumulate(
+        &step,
+        acc,
         "r",
-        Ix::Const(0),
         rows,
-        vec![step.block(
-            vec![
-                Operand::Var(acc),
-                load(dy, r.clone().times(outputs).plus(Ix::name("out"))),
-                load(x, r.times(inputs).plus(Ix::name("col"))),
-            ],
-            vec![Dest::Set(acc)],
-        )],
+        (dy, r.clone().times(outputs).plus(Ix::name("out"))),
+        (x, r.times(inputs).plus(Ix::name("col"))),
     ));
     body.push(Stmt::Store {
         field: dw,
