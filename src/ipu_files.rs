@@ -32,6 +32,10 @@ options:
   --chunks N      chunks, the membrane carried over (default 3)
   --tiles N       tiles of the GC200 to use (default 8)
   --precision P   f32 (default) or f16
+  --training      instead of a layer, the training step of a 64-H-10 Leaky network
+                  (Adam; H from --hidden, default 32), run --train-steps times
+                  (default 3) on seeded spike inputs: parameters, losses and
+                  correct counts compared (--batch, --steps, --tiles as above)
   --help          this text";
 
 /// Parses `--out DIR` alone (codelets); `Ok(None)` for `--help`.
@@ -84,14 +88,34 @@ pub fn codelets_command(dir: &Path, out: &mut dyn Write) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-/// The options of `emit-poplar`; `Ok(None)` for `--help`.
-pub fn parse_emit(args: &[String]) -> Result<Option<(PathBuf, ExampleConfig)>, String> {
+/// What `emit-poplar --training` writes: the hidden layer's size and the
+/// training steps the program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainingEmit {
+    /// Hidden neurons.
+    pub hidden: usize,
+    /// Training steps.
+    pub steps: usize,
+}
+
+/// The options of `emit-poplar`: the directory, the layer example's
+/// configuration and, with `--training`, the training program's;
+/// `Ok(None)` for `--help`.
+pub fn parse_emit(
+    args: &[String],
+) -> Result<Option<(PathBuf, ExampleConfig, Option<TrainingEmit>)>, String> {
     let mut out = None;
     let mut c = ExampleConfig::default();
+    let mut training = None;
+    let mut hidden = 32;
+    let mut train_steps = 3;
     let mut flags = Flags::new(args);
     while let Some(flag) = flags.next_flag()? {
         match flag {
             "--help" | "-h" => return Ok(None),
+            "--training" => training = Some(()),
+            "--hidden" => hidden = options::count(flag, flags.value(flag)?)?,
+            "--train-steps" => train_steps = options::count(flag, flags.value(flag)?)?,
             "--out" => out = Some(folder(flag, flags.value(flag)?, out.is_some())?),
             "--batch" => c.batch = options::count(flag, flags.value(flag)?)?,
             "--neurons" => c.neurons = options::count(flag, flags.value(flag)?)?,
@@ -108,18 +132,106 @@ pub fn parse_emit(args: &[String]) -> Result<Option<(PathBuf, ExampleConfig)>, S
             }
         }
     }
+    if train_steps > 1000 {
+        return Err(format!("--train-steps {train_steps}: at most 1000"));
+    }
     Ok(Some((
         out.unwrap_or_else(|| PathBuf::from("poplar-example")),
         c,
+        training.map(|()| TrainingEmit {
+            hidden,
+            steps: train_steps,
+        }),
     )))
+}
+
+/// Writes the training program of a 64-`hidden`-10 Leaky network (see
+/// [`EMIT_USAGE`]).
+fn emit_training_command(
+    dir: &Path,
+    config: &ExampleConfig,
+    training: TrainingEmit,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    use crate::graph_backend::{build_graph_on, check_supported, step_constants};
+    let options = crate::cli::TrainOptions {
+        hidden: vec![training.hidden],
+        batch: config.batch,
+        steps: config.steps,
+        ..Default::default()
+    };
+    let spec = options.network(64, 10)?;
+    let train = options.config();
+    check_supported(&spec, &train)?;
+    let graph = build_graph_on(
+        &spec,
+        config.steps,
+        config.batch,
+        train.optimizer,
+        snn_poplar_host::graph::Target::gc200(),
+        config.tiles,
+    )?;
+    let params = crate::params::Values::init(&spec, 1).tensors;
+    let values = config.steps * config.batch * spec.inputs;
+    let steps: Vec<snn_poplar_host::emit::StepData> = (0..training.steps)
+        .map(|k| {
+            // seeded spikes, about one in four
+            let inputs = (0..values)
+                .map(|i| {
+                    let h = ((i as u64) ^ ((k as u64) << 40))
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        .rotate_left(17);
+                    if h % 4 == 0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let labels = (0..config.batch).map(|b| (b + k) % 10).collect();
+            (
+                inputs,
+                labels,
+                step_constants(train.optimizer, k as u64 + 1),
+            )
+        })
+        .collect();
+    let losses = snn_poplar_host::emit::emit_training(dir, &graph, &params, &steps)
+        .map_err(|e| e.to_string())?;
+    writeln!(
+        out,
+        "wrote {}: the training step of 64-{}-10 (leaky, adam), T = {}, batch {}, {} steps (losses {}); checked here by the graph emulator\n\
+         on a machine with the Poplar SDK: cd {} && make run (or make run-model for the IPUModel)",
+        dir.display(),
+        training.hidden,
+        config.steps,
+        config.batch,
+        training.steps,
+        losses
+            .iter()
+            .map(|l| format!("{l:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        dir.display()
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn small(flag: &str, n: usize) -> Result<u32, String> {
     u32::try_from(n).map_err(|_| format!("{flag} {n} is too large"))
 }
 
-/// Writes the example directory.
-pub fn emit_command(dir: &Path, config: &ExampleConfig, out: &mut dyn Write) -> Result<(), String> {
+/// Writes the example directory: the layer example, or with `training`
+/// the training program.
+pub fn emit_command(
+    dir: &Path,
+    config: &ExampleConfig,
+    training: Option<TrainingEmit>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    if let Some(training) = training {
+        return emit_training_command(dir, config, training, out);
+    }
     let summary = emit_layer_example(dir, config).map_err(|e| e.to_string())?;
     writeln!(
         out,

@@ -183,7 +183,12 @@ fn codelets(args: &[String]) -> ExitCode {
 fn emit_poplar(args: &[String]) -> ExitCode {
     use snn_ipu::ipu_files::{emit_command, parse_emit, EMIT_USAGE};
     match parse_emit(args) {
-        Ok(Some((dir, config))) => finish(emit_command(&dir, &config, &mut std::io::stdout())),
+        Ok(Some((dir, config, training))) => finish(emit_command(
+            &dir,
+            &config,
+            training,
+            &mut std::io::stdout(),
+        )),
         Ok(None) => {
             println!("{EMIT_USAGE}");
             ExitCode::SUCCESS

@@ -277,7 +277,7 @@ fn codelets_and_emit_poplar_write_their_files() {
     }
     assert!(cpp.contains("class LeakyBwdSeq"));
     let emitted = dir.join("poplar");
-    let (out, config) = parse_emit(&args(&[
+    let (out, config, training) = parse_emit(&args(&[
         "--out",
         emitted.to_str().unwrap(),
         "--neurons",
@@ -292,7 +292,7 @@ fn codelets_and_emit_poplar_write_their_files() {
     .unwrap()
     .unwrap();
     let mut text = Vec::new();
-    emit_command(&out, &config, &mut text).unwrap();
+    emit_command(&out, &config, training, &mut text).unwrap();
     for file in [
         "host.cpp",
         "codelets.cpp",
@@ -304,6 +304,61 @@ fn codelets_and_emit_poplar_write_their_files() {
         assert!(emitted.join(file).is_file(), "{file}");
     }
     assert!(String::from_utf8(text).unwrap().contains("make run"));
+    // the training program: its description reads back as a valid graph
+    // and program, and its host program passes the syntax check
+    let trained = dir.join("training");
+    let (out, config, training) = parse_emit(&args(&[
+        "--training",
+        "--out",
+        trained.to_str().unwrap(),
+        "--batch",
+        "3",
+        "--steps",
+        "6",
+        "--hidden",
+        "16",
+        "--train-steps",
+        "2",
+        "--tiles",
+        "4",
+    ]))
+    .unwrap()
+    .unwrap();
+    let mut text = Vec::new();
+    emit_command(&out, &config, training, &mut text).unwrap();
+    assert!(String::from_utf8(text).unwrap().contains("64-16-10"));
+    let description = std::fs::read_to_string(trained.join("graph.txt")).unwrap();
+    let parsed = snn_poplar_host::emit::description::parse(&description).unwrap();
+    snn_poplar_host::graph::run::Engine::new(&parsed.graph, &parsed.program).unwrap();
+    use snn_poplar_host::emit::description::DataEntry;
+    let streams: Vec<&str> = parsed
+        .data
+        .iter()
+        .filter_map(|d| match d {
+            DataEntry::Push { stream, .. } | DataEntry::Pop { stream, .. } => Some(stream.as_str()),
+            _ => None,
+        })
+        .collect();
+    for stream in ["inputs", "labels", "optimiser", "loss", "correct"] {
+        assert!(streams.contains(&stream), "{stream} in {streams:?}");
+    }
+    let status = Command::new("g++")
+        .args([
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+        ])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/poplar-host/cpp/host_stand_in"
+        ))
+        .arg(trained.join("host.cpp"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "the emitted training program's host.cpp");
     // a file where a folder is wanted
     let err = codelets_command(&emitted.join("host.cpp"), &mut Vec::new()).unwrap_err();
     assert!(err.contains("is a file"), "{err}");

@@ -1167,6 +1167,15 @@ impl TrainGraph {
         &self.params
     }
 
+    /// The tensors a session fills with `-0` before the first step: name
+    /// and length.
+    pub fn negative_zero_tensors(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        self.negative_zero.iter().map(|&t| {
+            let tensor = self.graph.tensor(t);
+            (tensor.name.as_str(), tensor.len)
+        })
+    }
+
     /// The batch rows of each readout block (block `k` on tile `k`).
     pub fn blocks(&self) -> &[Range<usize>] {
         &self.blocks
@@ -1271,6 +1280,11 @@ impl<'g> TrainSession<'g> {
             }
         }
         Ok(out)
+    }
+
+    /// The engine the session runs on.
+    pub fn engine(&self) -> &Engine<'g> {
+        &self.engine
     }
 
     /// Every parameter's values.

@@ -21,12 +21,14 @@ pub mod data;
 pub mod description;
 mod example;
 mod files;
+mod training;
 
 use std::fmt;
 use std::path::Path;
 
 pub use data::EmitData;
 pub use example::{emit_layer_example, ExampleConfig, ExampleSummary};
+pub use training::{emit_training, StepData};
 
 use crate::graph::{Graph, GraphError, Program};
 

@@ -146,6 +146,8 @@ pub struct Engine<'g> {
     memory: Vec<Values>,
     /// Values waiting in each host-to-device stream, consumed in order.
     streams_in: BTreeMap<String, Vec<Values>>,
+    /// Every value pushed into each host-to-device stream, in order.
+    pushed: BTreeMap<String, Vec<Values>>,
     /// Values each device-to-host stream gave, in order.
     streams_out: BTreeMap<String, Vec<Values>>,
     options: RunOptions,
@@ -166,6 +168,7 @@ impl<'g> Engine<'g> {
                 .map(|t| Values::zeros(t.element, t.len))
                 .collect(),
             streams_in: BTreeMap::new(),
+            pushed: BTreeMap::new(),
             streams_out: BTreeMap::new(),
             options: RunOptions::default(),
             threads: 1,
@@ -217,10 +220,20 @@ impl<'g> Engine<'g> {
 
     /// Queues `values` on the host-to-device stream `stream`.
     pub fn push_stream(&mut self, stream: &str, values: Values) {
+        self.pushed
+            .entry(stream.to_string())
+            .or_default()
+            .push(values.clone());
         self.streams_in
             .entry(stream.to_string())
             .or_default()
             .push(values);
+    }
+
+    /// Every value pushed into the host-to-device stream `stream` so far,
+    /// in order (consumed or not).
+    pub fn stream_input_history(&self, stream: &str) -> &[Values] {
+        self.pushed.get(stream).map_or(&[], Vec::as_slice)
     }
 
     /// What the device-to-host stream `stream` gave so far, in order.
