@@ -307,6 +307,7 @@ pub fn run_command(options: &RunOptions, out: &mut dyn Write) -> Result<RunRepor
         }
     }
     let neuron = options.neuron()?;
+    check_host_memory(options)?;
     let report = with_kernel_layer(
         &neuron,
         Visit {
@@ -412,6 +413,31 @@ pub fn run_command(options: &RunOptions, out: &mut dyn Write) -> Result<RunRepor
     Ok(report)
 }
 
+/// Refuses a run whose arrays this machine cannot hold, before any is
+/// allocated: per `batch x neurons x steps` values, the native run keeps
+/// inputs, spikes, trajectories and gradients (about 8 arrays) and the
+/// graph as many again in its layout.
+fn check_host_memory(o: &RunOptions) -> Result<(), String> {
+    let values = (o.batch * o.neurons * o.steps) as u64;
+    let mut estimate = crate::memory::Estimate::default();
+    estimate
+        .add(
+            "native kernels' arrays (8 per step and element)",
+            8 * values,
+            o.precision.bytes(),
+        )
+        .add(
+            "graph tensors (8 per step and element)",
+            8 * values,
+            o.precision.bytes(),
+        );
+    crate::memory::check(
+        &estimate,
+        crate::memory::available(),
+        "use a smaller --batch, --neurons or --steps",
+    )
+}
+
 struct Visit<'a> {
     options: &'a RunOptions,
     neuron: &'a NeuronSpec,
@@ -490,6 +516,25 @@ fn run_typed<M: Model, S: Surrogate, T: HostElement, const CHUNK: usize>(
         .filter(|&k| Some(k) != M::SPIKE_STATE)
         .collect();
 
+    // the graph
+    progress.stage("building the graph");
+    let spec = crate::graph_backend::surrogate_spec(visit.neuron.surrogate);
+    let layer = VertexLayer::new(model, spec, batch, neurons, &params)
+        .map_err(|e| e.to_string())?
+        .with_seed(seed32);
+    let (g, constants) = layer
+        .graph(steps, o.target.clone(), o.tiles, o.chunking)
+        .map_err(|e| e.to_string())?;
+    let both = Program::Sequence(vec![g.forward.clone(), g.backward.clone()]);
+    let memory = g
+        .graph
+        .check_memory_for(&both)
+        .map_err(|e| format!("the graph does not fit the target: {e}"))?;
+    let (_, fullest) = memory.max();
+    let estimate = g
+        .graph
+        .estimate_cycles(&both)
+        .map_err(|e| format!("cycle estimate: {}", e[0]))?;
     // the native kernels
     progress.stage("native kernels: forward and backward");
     let kernels = Layer::new(model, surrogate, batch, neurons, &params)
@@ -526,25 +571,6 @@ fn run_typed<M: Model, S: Surrogate, T: HostElement, const CHUNK: usize>(
     }
     let native_wall = started.elapsed();
 
-    // the graph
-    progress.stage("building the graph");
-    let spec = crate::graph_backend::surrogate_spec(visit.neuron.surrogate);
-    let layer = VertexLayer::new(model, spec, batch, neurons, &params)
-        .map_err(|e| e.to_string())?
-        .with_seed(seed32);
-    let (g, constants) = layer
-        .graph(steps, o.target.clone(), o.tiles, o.chunking)
-        .map_err(|e| e.to_string())?;
-    let both = Program::Sequence(vec![g.forward.clone(), g.backward.clone()]);
-    let memory = g
-        .graph
-        .check_memory_for(&both)
-        .map_err(|e| format!("the graph does not fit the target: {e}"))?;
-    let (_, fullest) = memory.max();
-    let estimate = g
-        .graph
-        .estimate_cycles(&both)
-        .map_err(|e| format!("cycle estimate: {}", e[0]))?;
     let mut report = RunReport {
         vertices: (g.forward_vertex.into(), g.backward_vertex.into()),
         tiles: g.blocks.len(),
