@@ -204,6 +204,17 @@ fn boolean(flag: &str, value: &str) -> Result<bool, String> {
     }
 }
 
+/// `--model NAME`.
+pub(crate) fn model(flag: &str, value: &str) -> Result<ModelKind, String> {
+    let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+    one_of(flag, value, &names, ModelKind::parse)
+}
+
+/// `--reset NAME`.
+pub(crate) fn reset(flag: &str, value: &str) -> Result<ResetKind, String> {
+    one_of(flag, value, &["subtract", "zero", "none"], ResetKind::parse)
+}
+
 /// `value` parsed by `parse`, or an error listing the `names` of `flag`.
 pub(crate) fn one_of<T>(
     flag: &str,
@@ -361,18 +372,8 @@ impl TrainOptions {
                 "--hidden" => {
                     o.hidden = list(flag, flags.value(flag)?, |v| options::count(flag, v))?
                 }
-                "--model" => {
-                    let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
-                    o.model = one_of(flag, flags.value(flag)?, &names, ModelKind::parse)?;
-                }
-                "--reset" => {
-                    o.reset = Some(one_of(
-                        flag,
-                        flags.value(flag)?,
-                        &["subtract", "zero", "none"],
-                        ResetKind::parse,
-                    )?)
-                }
+                "--model" => o.model = model(flag, flags.value(flag)?)?,
+                "--reset" => o.reset = Some(reset(flag, flags.value(flag)?)?),
                 "--reset-delay" => o.reset_delay = boolean(flag, flags.value(flag)?)?,
                 "--recurrence" => {
                     o.recurrence = match flags.value(flag)? {

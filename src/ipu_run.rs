@@ -159,18 +159,8 @@ impl RunOptions {
             given.push(flag);
             match flag {
                 "--help" | "-h" => return Ok(None),
-                "--model" => {
-                    let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
-                    o.model = one_of(flag, flags.value(flag)?, &names, ModelKind::parse)?;
-                }
-                "--reset" => {
-                    o.reset = Some(one_of(
-                        flag,
-                        flags.value(flag)?,
-                        &["subtract", "zero", "none"],
-                        ResetKind::parse,
-                    )?)
-                }
+                "--model" => o.model = crate::cli::model(flag, flags.value(flag)?)?,
+                "--reset" => o.reset = Some(crate::cli::reset(flag, flags.value(flag)?)?),
                 "--reset-delay" => {
                     o.reset_delay = match flags.value(flag)? {
                         "true" => true,

@@ -104,19 +104,49 @@ pub fn spike_counts<T: Real + Into<f64>>(
     check_len("spikes", spikes.len(), len)?;
     check_len("counts", counts.len(), readout.batch * readout.classes)?;
     counts.fill(0.0);
+    count_groups(readout, outputs, spikes, counts, Into::into, |a, b| a + b);
+    Ok(())
+}
+
+/// `counts[b][c]`: per step the population's spikes summed with `add`
+/// from `p = 0` (starting at the first, `lift`ed), then the steps from
+/// `t = 0` (the first step's sum stored, the later ones added).
+fn count_groups<T: Copy, S: Copy>(
+    readout: &Readout,
+    outputs: usize,
+    spikes: &[T],
+    counts: &mut [S],
+    lift: impl Fn(T) -> S,
+    add: impl Fn(S, S) -> S,
+) {
     for (t, step) in spikes.chunks_exact(readout.batch * outputs).enumerate() {
         for (b, row) in step.chunks_exact(outputs).enumerate() {
             for (c, group) in row.chunks_exact(readout.population).enumerate() {
-                let mut sum: f64 = group[0].into();
-                for &s in &group[1..] {
-                    sum += s.into();
-                }
+                let sum = group[1..]
+                    .iter()
+                    .fold(lift(group[0]), |s, &v| add(s, lift(v)));
                 let count = &mut counts[b * readout.classes + c];
-                *count = if t == 0 { sum } else { *count + sum };
+                *count = if t == 0 { sum } else { add(*count, sum) };
             }
         }
     }
-    Ok(())
+}
+
+/// Every spike of class `c` in row `b`, at every step, gets
+/// `value(b·classes + c)`.
+fn spread_groups<T: Copy>(
+    readout: &Readout,
+    outputs: usize,
+    grad_spikes: &mut [T],
+    value: impl Fn(usize) -> T,
+) {
+    for step in grad_spikes.chunks_exact_mut(readout.batch * outputs) {
+        for (b, row) in step.chunks_exact_mut(outputs).enumerate() {
+            for (c, group) in row.chunks_exact_mut(readout.population).enumerate() {
+                group.fill(value(b * readout.classes + c));
+            }
+        }
+    }
 }
 
 /// The gradient of the spikes from the gradient of the counts: every spike
@@ -135,13 +165,9 @@ pub fn spike_counts_backward<T: Real>(
         readout.batch * readout.classes,
     )?;
     check_len("spike gradients", grad_spikes.len(), len)?;
-    for step in grad_spikes.chunks_exact_mut(readout.batch * outputs) {
-        for (b, row) in step.chunks_exact_mut(outputs).enumerate() {
-            for (c, group) in row.chunks_exact_mut(readout.population).enumerate() {
-                group.fill(T::constant(grad_counts[b * readout.classes + c]));
-            }
-        }
-    }
+    spread_groups(readout, outputs, grad_spikes, |k| {
+        T::constant(grad_counts[k])
+    });
     Ok(())
 }
 
@@ -346,15 +372,7 @@ pub fn spike_counts_in<T: Real>(
     let (outputs, len) = readout.check()?;
     check_len("spikes", spikes.len(), len)?;
     check_len("counts", counts.len(), readout.batch * readout.classes)?;
-    for (t, step) in spikes.chunks_exact(readout.batch * outputs).enumerate() {
-        for (b, row) in step.chunks_exact(outputs).enumerate() {
-            for (c, group) in row.chunks_exact(readout.population).enumerate() {
-                let sum = group[1..].iter().fold(group[0], |s, &v| sum_step(s, v));
-                let count = &mut counts[b * readout.classes + c];
-                *count = if t == 0 { sum } else { sum_step(*count, sum) };
-            }
-        }
-    }
+    count_groups(readout, outputs, spikes, counts, |v| v, sum_step);
     Ok(())
 }
 
@@ -372,13 +390,7 @@ pub fn spike_counts_backward_in<T: Real>(
         readout.batch * readout.classes,
     )?;
     check_len("spike gradients", grad_spikes.len(), len)?;
-    for step in grad_spikes.chunks_exact_mut(readout.batch * outputs) {
-        for (b, row) in step.chunks_exact_mut(outputs).enumerate() {
-            for (c, group) in row.chunks_exact_mut(readout.population).enumerate() {
-                group.fill(grad_counts[b * readout.classes + c]);
-            }
-        }
-    }
+    spread_groups(readout, outputs, grad_spikes, |k| grad_counts[k]);
     Ok(())
 }
 

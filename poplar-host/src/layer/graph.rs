@@ -350,19 +350,24 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
         let sequence = |role: FieldRole, c: usize| (id(role), chunks[c].start, steps);
         let scratch = |role: FieldRole| (id(role), 0, chunk);
 
+        // what chunk `c`'s forward vertices read and write (the forward
+        // pass and the backward pass's recomputation alike)
+        let forward_source = |c: usize| {
+            move |role: FieldRole| match role {
+                FieldRole::Input(_) | FieldRole::Spikes => Some(sequence(role, c)),
+                FieldRole::InitialState(k) => Some(start(c, k)),
+                FieldRole::State(_) => Some(scratch(role)),
+                FieldRole::Prepared(_) => Some((id(role), 0, 1)),
+                _ => None,
+            }
+        };
+
         // forward: each chunk in order, its final states saved
         let mut forward = Vec::new();
         for (c, span) in chunks.iter().enumerate() {
             let cs = b.graph.add_compute_set(&format!("forward_{c}"));
             let rows = span.len();
-            b.sequence_vertices(cs, fwd, rows, &members, |role| match role {
-                FieldRole::Input(_) => Some(sequence(role, c)),
-                FieldRole::InitialState(k) => Some(start(c, k)),
-                FieldRole::Spikes => Some(sequence(role, c)),
-                FieldRole::State(_) => Some(scratch(role)),
-                FieldRole::Prepared(_) => Some((id(role), 0, 1)),
-                _ => None,
-            })?;
+            b.sequence_vertices(cs, fwd, rows, &members, forward_source(c))?;
             forward.push(Program::Execute(cs));
             if c + 1 < chunks.len() {
                 for (k, &to) in starts.iter().enumerate() {
@@ -385,15 +390,8 @@ impl<M: Model, T: Element> VertexLayer<M, T> {
             let rows = span.len();
             if c + 1 < chunks.len() {
                 let cs = b.graph.add_compute_set(&format!("recompute_{c}"));
-                b.sequence_vertices(cs, fwd, rows, &members, |role| match role {
-                    FieldRole::Input(_) => Some(sequence(role, c)),
-                    FieldRole::InitialState(k) => Some(start(c, k)),
-                    // the same spikes again: the forward pass's values
-                    FieldRole::Spikes => Some(sequence(role, c)),
-                    FieldRole::State(_) => Some(scratch(role)),
-                    FieldRole::Prepared(_) => Some((id(role), 0, 1)),
-                    _ => None,
-                })?;
+                // the same spikes again: the forward pass's values
+                b.sequence_vertices(cs, fwd, rows, &members, forward_source(c))?;
                 backward.push(Program::Execute(cs));
             }
             let last = c + 1 == chunks.len();
