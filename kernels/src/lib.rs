@@ -2,6 +2,9 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod dense;
 pub mod error;
 pub mod layer;
@@ -17,4 +20,4 @@ pub mod surrogate;
 pub use error::Error;
 pub use layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 pub use model::{Model, Reset, ResetConfig};
-pub use real::{Format, Mask, Real, Word, F16};
+pub use real::{F16Lane, Format, Mask, Real, Word, F16};

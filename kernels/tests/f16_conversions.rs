@@ -112,3 +112,73 @@ fn from_f64_rounds_once() {
     assert!(F16::from_f64(f64::NAN).is_nan());
     assert_eq!(F16::from_f64(1e-300).to_bits(), 0);
 }
+
+/// `F16Lane`'s rounding (the form the fused loops compute `F16` in) gives
+/// the value of `F16::from_f32`, bit for bit, on the same sample as
+/// above: every binary16 value, the midpoints around it and their
+/// neighbours, a stride over all binary32 values, and the boundaries.
+#[test]
+fn lane_rounding_equals_binary16_rounding() {
+    use snn_kernels::real::round_to_binary16;
+    let check_lane = |bits: u32| {
+        let x = f32::from_bits(bits);
+        let lane = round_to_binary16(x);
+        let packed = F16::from_f32(x).to_f32();
+        assert!(
+            lane.to_bits() == packed.to_bits(),
+            "{x:e} ({bits:#010x}): lane {:#010x}, binary16 {:#010x}",
+            lane.to_bits(),
+            packed.to_bits()
+        );
+    };
+    let mut bits = 0u32;
+    while bits < u32::MAX - 4099 {
+        check_lane(bits);
+        bits += 4099;
+    }
+    for h in 0..=u16::MAX {
+        let x = half::f16::from_bits(h).to_f32().to_bits();
+        for delta in [0u32, 1, 0xfff, 0x1000, 0x1001, 0x1fff] {
+            check_lane(x.wrapping_add(delta));
+            check_lane(x.wrapping_sub(delta));
+        }
+    }
+    for x in [
+        0.0f32,
+        -0.0,
+        65504.0,
+        65519.99,
+        65520.0,
+        -65520.0,
+        f32::MAX,
+        f32::MIN,
+    ] {
+        check_lane(x.to_bits());
+    }
+    for bits in [
+        0x7f80_0000u32,
+        0xff80_0000,
+        0x7fc0_0000,
+        0x7f80_0001,
+        0xffff_ffff,
+        0x7fff_e000,
+    ] {
+        check_lane(bits);
+    }
+}
+
+/// All 2^32 binary32 values through `F16Lane`'s rounding (about a minute
+/// in release): `cargo test --release -p snn-kernels --test f16_conversions -- --ignored`.
+#[test]
+#[ignore]
+fn lane_rounding_equals_binary16_rounding_everywhere() {
+    use snn_kernels::real::round_to_binary16;
+    for bits in 0..=u32::MAX {
+        let x = f32::from_bits(bits);
+        assert_eq!(
+            round_to_binary16(x).to_bits(),
+            F16::from_f32(x).to_f32().to_bits(),
+            "{bits:#010x}"
+        );
+    }
+}

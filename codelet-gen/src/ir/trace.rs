@@ -323,6 +323,7 @@ macro_rules! impl_real_for_rec {
             type Mask = RecMask;
             type Bits = RecWord<$p>;
             type Wide = Rec<F32>;
+            type Lane = Self;
             const FORMAT: Format = <$p as Precision>::FORMAT;
 
             fn constant(c: f64) -> Self {
@@ -371,6 +372,12 @@ macro_rules! impl_real_for_rec {
                     return Rec::new(wide.id);
                 }
                 Rec::new(unary(UnOp::Narrow, wide.id, float_ty::<$p>()))
+            }
+            fn to_lane(self) -> Self {
+                self
+            }
+            fn from_lane(lane: Self) -> Self {
+                lane
             }
             fn detach(self) -> Self {
                 Rec::new(unary(UnOp::Detach, self.id, float_ty::<$p>()))

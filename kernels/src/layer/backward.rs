@@ -85,6 +85,7 @@ where
     /// The pass for configuration `CONFIG`: full chunks of `CHUNK` neurons,
     /// then the rest one neuron at a time, then the scalar parameters'
     /// gradients.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn run<const CONFIG: usize>(mut self) {
         // a layer's chunk is at least 1 (see `Layer::with_chunk`)
         const { assert!(CHUNK > 0, "a Layer's CHUNK must be at least 1") };
@@ -218,13 +219,17 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let n = self.elements();
         let zero = [T::zero(); W];
         let none = [no_gradient(); W];
+        let lane_none = [no_gradient::<T::Lane>(); W];
         let prepared = self.prepare_chunk::<W>(model, m0);
-        let mut row_sums = [[no_gradient(); W]; MAX_PREPARED];
+        let constants = self.lane_constants();
+        // gradients carried from step to step and summed over steps stay
+        // lanes (`T::Lane`: the same arithmetic, unpacked)
+        let mut row_sums = [lane_none; MAX_PREPARED];
         let mut grad_in = [zero; MAX_INPUTS];
         for b in 0..self.batch {
             let row0 = b * self.neurons + m0;
-            let mut carry = [none; MAX_STATES];
-            let mut step_sums = [[no_gradient(); W]; MAX_PREPARED];
+            let mut carry = [lane_none; MAX_STATES];
+            let mut step_sums = [lane_none; MAX_PREPARED];
             for t in (0..steps).rev() {
                 let at = t * n + row0;
                 // padding (module docs): rows past the model's states repeat its
@@ -274,28 +279,28 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                     given_rows.next().flatten().unwrap_or(spare1),
                 ];
                 for i in 0..W {
-                    let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
-                    let before: States<T> = core::array::from_fn(|k| prev[k][i]);
-                    let after: States<T> = core::array::from_fn(|k| next[k][i]);
-                    let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                    let p: Prepared<T::Lane> = core::array::from_fn(|k| prepared[k][i]);
+                    let before: States<T::Lane> = core::array::from_fn(|k| prev[k][i].to_lane());
+                    let after: States<T::Lane> = core::array::from_fn(|k| next[k][i].to_lane());
+                    let x: Inputs<T::Lane> = core::array::from_fn(|k| ins[k][i].to_lane());
                     // with no loss on the states nothing is added (adding -0
                     // would change nothing but the speed)
-                    let grad_next: States<T> = core::array::from_fn(|k| {
+                    let grad_next: States<T::Lane> = core::array::from_fn(|k| {
                         if wanted.state_grads() {
-                            carry[k][i] + ext[k][i]
+                            carry[k][i] + ext[k][i].to_lane()
                         } else {
                             carry[k][i]
                         }
                     });
-                    let spike = self.spike_fn(self.noise(true, t, row0 + i));
+                    let spike = Self::spike_fn(constants, self.noise(true, t, row0 + i));
                     let at = StepIn::new(&p, &before, &x, &spike);
-                    let back = BackIn::new(&after, grad_spk[i], &grad_next);
-                    let g = model.step_backward::<T, S>(&at, &back);
+                    let back = BackIn::new(&after, grad_spk[i].to_lane(), &grad_next);
+                    let g = model.step_backward::<T::Lane, S>(&at, &back);
                     for k in 0..M::STATES.len() {
                         carry[k][i] = g.prev[k];
                     }
                     for k in 0..M::INPUTS.len() {
-                        grad_in_rows[k][i] = g.inputs[k];
+                        grad_in_rows[k][i] = T::from_lane(g.inputs[k]);
                     }
                     if wanted.param_grads() {
                         for k in 0..M::PREPARED.len() {
@@ -306,7 +311,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             }
             for (given, values) in out.initial.iter_mut().zip(&carry) {
                 if !given.is_empty() {
-                    *row_mut(given, row0) = *values;
+                    *row_mut(given, row0) = values.map(T::from_lane);
                 }
             }
             if wanted.param_grads() {
@@ -319,7 +324,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         }
         if wanted.param_grads() {
             for i in 0..W {
-                let per_neuron: Prepared<T> = core::array::from_fn(|k| row_sums[k][i]);
+                let per_neuron: Prepared<T> =
+                    core::array::from_fn(|k| T::from_lane(row_sums[k][i]));
                 self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
             }
         }

@@ -31,6 +31,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specializ
     /// The pass for configuration `CONFIG` (the model is a constant in each
     /// specialised copy): full chunks of `CHUNK` neurons, then the rest of a
     /// row one neuron at a time.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn run<const CONFIG: usize>(mut self) {
         // a layer's chunk is at least 1 (see `Layer::with_chunk`)
         const { assert!(CHUNK > 0, "a Layer's CHUNK must be at least 1") };
@@ -122,6 +123,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let n = self.elements();
         let row0 = b * self.neurons + m0;
         let prepared = self.prepare_chunk::<W>(model, m0);
+        let constants = self.lane_constants();
         let zero = [T::zero(); W];
         for t in 0..steps {
             let at = t * n + row0;
@@ -160,18 +162,19 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                 next1.unwrap_or(spare1),
                 next2.unwrap_or(spare2),
             ];
+            // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
             for i in 0..W {
-                let p: Prepared<T> = core::array::from_fn(|k| prepared[k][i]);
-                let before: States<T> = core::array::from_fn(|k| prev[k][i]);
-                let x: Inputs<T> = core::array::from_fn(|k| ins[k][i]);
+                let p: Prepared<T::Lane> = core::array::from_fn(|k| prepared[k][i]);
+                let before: States<T::Lane> = core::array::from_fn(|k| prev[k][i].to_lane());
+                let x: Inputs<T::Lane> = core::array::from_fn(|k| ins[k][i].to_lane());
                 let noise = self.noise(T::SURROGATE_IN_FORWARD, t, row0 + i);
-                let spike = self.spike_fn(noise);
+                let spike = Self::spike_fn(constants, noise);
                 let at = StepIn::new(&p, &before, &x, &spike);
-                let (after, fired) = model.step::<T, S>(&at);
+                let (after, fired) = model.step::<T::Lane, S>(&at);
                 for k in 0..stored_names::<M>().len() {
-                    next[k][i] = after[k];
+                    next[k][i] = T::from_lane(after[k]);
                 }
-                spk[i] = fired;
+                spk[i] = T::from_lane(fired);
             }
         }
     }

@@ -68,7 +68,12 @@ mod backward;
 mod checks;
 mod forward;
 mod param_grads;
+mod simd;
 mod step;
+
+pub use simd::{instruction_set, InstructionSet};
+#[doc(hidden)]
+pub use simd::{specialize_baseline, specialize_for_cpu};
 
 use crate::error::Error;
 use crate::model::{
@@ -443,27 +448,33 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     /// The surrogate's random number for `(step, element)` when the
     /// surrogate is stochastic and the pass needs it, else zero.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn noise(&self, needed: bool, step: usize, element: usize) -> T {
+    fn noise(&self, needed: bool, step: usize, element: usize) -> T::Lane {
         if S::STOCHASTIC && needed {
             rng::uniform(self.seed, step as u32, element as u32)
         } else {
-            T::zero()
+            T::Lane::zero()
         }
     }
 
+    /// The spike function of one element: the surrogate constants (as
+    /// lanes, see [`Layer::lane_constants`]) and its noise.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn spike_fn(&self, noise: T) -> SpikeFn<T> {
-        SpikeFn {
-            constants: self.constants,
-            noise,
-        }
+    fn spike_fn(constants: SurrogateConstants<T::Lane>, noise: T::Lane) -> SpikeFn<T::Lane> {
+        SpikeFn { constants, noise }
+    }
+
+    /// The surrogate's constants in the form the loops compute in.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn lane_constants(&self) -> SurrogateConstants<T::Lane> {
+        self.constants.map(T::to_lane)
     }
 
     /// Runs a fused pass: one copy per model configuration for wide chunks
-    /// (see `SPECIALIZED`), else one generic copy.
+    /// (see `SPECIALIZED`), each compiled for the CPU's widest vector
+    /// instructions (see [`simd`]), else one generic copy.
     fn dispatch<R: Specialized>(&self, run: R) -> R::Output {
         if Self::SPECIALIZED {
-            self.model.specialize(run)
+            T::specialize_fused(self.model, run)
         } else {
             run.run::<{ usize::MAX }>()
         }
@@ -480,15 +491,16 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         }
     }
 
-    /// The prepared constants of neurons `m0..m0 + W`, one array per constant.
+    /// The prepared constants of neurons `m0..m0 + W`, one array per
+    /// constant, as lanes (computed in `T`).
     #[allow(clippy::needless_range_loop)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn prepare_chunk<const W: usize>(&self, model: M, m0: usize) -> [[T; W]; MAX_PREPARED] {
-        let mut prepared = [[T::zero(); W]; MAX_PREPARED];
+    fn prepare_chunk<const W: usize>(&self, model: M, m0: usize) -> [[T::Lane; W]; MAX_PREPARED] {
+        let mut prepared = [[T::Lane::zero(); W]; MAX_PREPARED];
         for i in 0..W {
             let p = model.prepare(&self.raw_params(m0 + i));
             for k in 0..M::PREPARED.len() {
-                prepared[k][i] = p[k];
+                prepared[k][i] = p[k].to_lane();
             }
         }
         prepared

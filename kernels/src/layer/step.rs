@@ -29,17 +29,23 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         check_list("input streams", inputs, M::INPUTS, n, false)?;
         check_list("states", state, M::STATES, n, false)?;
         check_len("spikes", spikes.len(), n)?;
+        let constants = self.lane_constants();
         for element in 0..n {
-            let p = self.model.prepare(&self.raw_params(element % self.neurons));
-            let (prev, ins): (States<T>, Inputs<T>) =
+            // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
+            let p = self
+                .model
+                .prepare(&self.raw_params(element % self.neurons))
+                .map(T::to_lane);
+            let (prev, ins): (States<T::Lane>, Inputs<T::Lane>) =
                 (gather(state, element), gather(inputs, element));
-            let spike = self.spike_fn(self.noise(T::SURROGATE_IN_FORWARD, step, element));
+            let noise = self.noise(T::SURROGATE_IN_FORWARD, step, element);
+            let spike = Self::spike_fn(constants, noise);
             let at = StepIn::new(&p, &prev, &ins, &spike);
-            let (next, spk) = self.model.step::<T, S>(&at);
+            let (next, spk) = self.model.step::<T::Lane, S>(&at);
             for (k, value) in next.iter().enumerate().take(M::STATES.len()) {
-                state[k][element] = *value;
+                state[k][element] = T::from_lane(*value);
             }
-            spikes[element] = spk;
+            spikes[element] = T::from_lane(spk);
         }
         Ok(())
     }
@@ -91,28 +97,33 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                 self.param_accumulator_len(),
             )?;
         }
+        let constants = self.lane_constants();
         for element in 0..n {
-            let p = self.model.prepare(&self.raw_params(element % self.neurons));
-            let (prev_state, next_state): (States<T>, States<T>) =
+            // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
+            let p = self
+                .model
+                .prepare(&self.raw_params(element % self.neurons))
+                .map(T::to_lane);
+            let (prev_state, next_state): (States<T::Lane>, States<T::Lane>) =
                 (gather(prev, element), gather(next, element));
-            let (grad_next, ins): (States<T>, Inputs<T>) =
+            let (grad_next, ins): (States<T::Lane>, Inputs<T::Lane>) =
                 (gather(grad_state, element), gather(inputs, element));
-            let spike = self.spike_fn(self.noise(true, step, element));
+            let spike = Self::spike_fn(constants, self.noise(true, step, element));
             let at = StepIn::new(&p, &prev_state, &ins, &spike);
-            let back = BackIn::new(&next_state, grad_spikes[element], &grad_next);
-            let g = self.model.step_backward::<T, S>(&at, &back);
+            let back = BackIn::new(&next_state, grad_spikes[element].to_lane(), &grad_next);
+            let g = self.model.step_backward::<T::Lane, S>(&at, &back);
             for (k, value) in g.prev.iter().enumerate().take(M::STATES.len()) {
-                grad_state[k][element] = *value;
+                grad_state[k][element] = T::from_lane(*value);
             }
             for (k, out) in grad_inputs.iter_mut().enumerate() {
                 if !out.is_empty() {
-                    out[element] = g.inputs[k];
+                    out[element] = T::from_lane(g.inputs[k]);
                 }
             }
             if accumulate {
                 for k in 0..M::PREPARED.len() {
                     let slot = &mut param_accumulator[k * n + element];
-                    *slot = *slot + g.prepared[k];
+                    *slot = T::from_lane(slot.to_lane() + g.prepared[k]);
                 }
             }
         }
@@ -122,10 +133,11 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
 
 /// Element `element` of every slice of `list` (one per state or input
 /// stream), padded with zeros to the fixed size `N`.
-fn gather<T: Real, L: AsRef<[T]>, const N: usize>(list: &[L], element: usize) -> [T; N] {
+/// Element `element` of each slice, as lanes (zeros past the list's end).
+fn gather<T: Real, L: AsRef<[T]>, const N: usize>(list: &[L], element: usize) -> [T::Lane; N] {
     let mut values = zeros();
     for (value, slice) in values.iter_mut().zip(list) {
-        *value = slice.as_ref()[element];
+        *value = slice.as_ref()[element].to_lane();
     }
     values
 }

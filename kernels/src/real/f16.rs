@@ -3,7 +3,7 @@
 use core::fmt;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-use super::{Format, Real};
+use super::{F16Lane, Format, Real};
 
 /// IEEE binary16 arithmetic as the IPU performs it.
 ///
@@ -256,6 +256,7 @@ impl Real for F16 {
     type Mask = bool;
     type Bits = u16;
     type Wide = f32;
+    type Lane = F16Lane;
     const FORMAT: Format = Format::BINARY16;
 
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -305,5 +306,22 @@ impl Real for F16 {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn narrow(wide: f32) -> Self {
         F16::from_f32(wide)
+    }
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn to_lane(self) -> F16Lane {
+        self.into()
+    }
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn from_lane(lane: F16Lane) -> Self {
+        lane.into()
+    }
+    /// Compiled for several instruction sets (see `layer::simd`): binary16
+    /// passes are compute-bound.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn specialize_fused<M: crate::model::Model, R: crate::model::Specialized>(
+        model: M,
+        run: R,
+    ) -> R::Output {
+        crate::layer::specialize_for_cpu(model, run)
     }
 }

@@ -8,6 +8,7 @@ macro_rules! impl_real_for_native_float {
             type Mask = bool;
             type Bits = $bits;
             type Wide = $t;
+            type Lane = $t;
             const FORMAT: Format = $format;
 
             #[cfg_attr(not(debug_assertions), inline(always))]
@@ -57,6 +58,14 @@ macro_rules! impl_real_for_native_float {
             #[cfg_attr(not(debug_assertions), inline(always))]
             fn narrow(wide: Self) -> Self {
                 wide
+            }
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            fn to_lane(self) -> Self {
+                self
+            }
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            fn from_lane(lane: Self) -> Self {
+                lane
             }
         }
     };

@@ -12,10 +12,12 @@
 //! generator's) sees every kernel as a straight-line program of primitives.
 
 mod f16;
+mod f16_lane;
 mod f32;
 mod f64;
 
 pub use self::f16::F16;
+pub use self::f16_lane::{round_to_binary16, F16Lane};
 
 use core::fmt::Debug;
 use core::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Shl, Shr, Sub};
@@ -157,6 +159,11 @@ pub trait Real:
     /// The precision elementary functions are computed in: `f32` for `F16`
     /// and `f32`, `f64` for `f64`. Its own `Wide` is itself.
     type Wide: Real<Wide = Self::Wide>;
+    /// The form the fused layer loops compute in, with the same arithmetic
+    /// and the same bits: `Self` for every type but [`F16`], whose values
+    /// are unpacked to [`F16Lane`] (an `f32` holding the binary16 value) once
+    /// per load and packed once per store instead of once per operation.
+    type Lane: Real<Mask = Self::Mask, Wide = Self::Wide>;
     /// The binary layout.
     const FORMAT: Format;
     /// True for types that carry derivatives forward (dual numbers): the
@@ -186,6 +193,28 @@ pub trait Real:
     fn widen(self) -> Self::Wide;
     /// The wide value rounded to this type (round to nearest even).
     fn narrow(wide: Self::Wide) -> Self;
+    /// The value as a [`Real::Lane`] (exact).
+    fn to_lane(self) -> Self::Lane;
+    /// A [`Real::Lane`] value back in this type (exact: lanes hold values
+    /// of this type).
+    fn from_lane(lane: Self::Lane) -> Self;
+
+    /// Runs a fused layer pass: `model.specialize(run)` (one copy per model
+    /// configuration) compiled once, for the build's target, by default.
+    /// [`F16`] compiles its copies for several instruction sets and picks
+    /// the CPU's widest ([`crate::layer::specialize_for_cpu`]): its passes
+    /// are compute-bound. Every choice gives the same bits.
+    #[doc(hidden)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn specialize_fused<M: crate::model::Model, R: crate::model::Specialized>(
+        model: M,
+        run: R,
+    ) -> R::Output
+    where
+        Self: Sized,
+    {
+        crate::layer::specialize_baseline(model, run)
+    }
 
     /// Stops gradient flow: the identity for numbers, drops the tangent of a
     /// dual number. Used for snnTorch's detached reset signal.

@@ -62,6 +62,7 @@ impl Real for Dual {
     type Mask = bool;
     type Bits = u64;
     type Wide = Dual;
+    type Lane = Dual;
     const FORMAT: Format = Format::BINARY64;
     const SURROGATE_IN_FORWARD: bool = true;
 
@@ -102,6 +103,12 @@ impl Real for Dual {
     }
     fn narrow(wide: Dual) -> Self {
         wide
+    }
+    fn to_lane(self) -> Self {
+        self
+    }
+    fn from_lane(lane: Self) -> Self {
+        lane
     }
     fn detach(self) -> Self {
         Dual::new(self.v, 0.0)

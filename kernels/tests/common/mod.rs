@@ -62,6 +62,13 @@ macro_rules! soft_float {
                     b
                 }
             }
+            type Lane = Self;
+            fn to_lane(self) -> Self {
+                self
+            }
+            fn from_lane(lane: Self) -> Self {
+                lane
+            }
         }
     };
 }

@@ -122,6 +122,7 @@ impl<F: TraceFormat> Real for Traced<F> {
     type Mask = bool;
     type Bits = F::Bits;
     type Wide = Traced<F::Wide>;
+    type Lane = Self;
     const FORMAT: Format = F::FORMAT;
 
     fn constant(c: f64) -> Self {
@@ -160,6 +161,12 @@ impl<F: TraceFormat> Real for Traced<F> {
     }
     fn narrow(wide: Traced<F::Wide>) -> Self {
         Self::new(wide.value)
+    }
+    fn to_lane(self) -> Self {
+        self
+    }
+    fn from_lane(lane: Self) -> Self {
+        lane
     }
 }
 
