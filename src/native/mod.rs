@@ -13,6 +13,7 @@
 //! marks the step as overflowed.
 
 pub mod dense;
+pub mod events;
 pub mod spiking;
 
 use std::fmt;
@@ -183,8 +184,52 @@ struct Tape<T> {
 }
 
 enum LayerTape<T> {
-    Dense(Vec<f32>),
+    /// The input (see [`DenseInput`]), and its active entries when the
+    /// forward pass scanned them.
+    Dense(DenseInput, Option<events::Events>),
     Spiking(SavedLayer<T>, Vec<Vec<T>>),
+}
+
+/// Where a dense layer's input is, without copying it.
+enum DenseInput {
+    /// The batch's inputs (the first layer).
+    Batch,
+    /// The previous layer's spikes, which are binary32 (fp32).
+    Spikes,
+    /// Its own copy: the output of a dense layer, or binary16 spikes as
+    /// binary32.
+    Own(Vec<f32>),
+}
+
+/// The current activation of the forward pass, without copying it.
+enum Activation {
+    /// The batch's inputs.
+    Batch,
+    /// The spikes of the last layer on the tape (binary32 only).
+    Spikes,
+    /// Values of its own.
+    Own(Vec<f32>),
+}
+
+impl<T: Element> Tape<T> {
+    /// The values of `input`, the input of layer `layer`.
+    fn input<'s>(&'s self, input: &'s DenseInput, layer: usize, batch: &Batch<'s>) -> &'s [f32] {
+        match input {
+            DenseInput::Batch => batch.inputs,
+            DenseInput::Own(v) => v,
+            DenseInput::Spikes => self.spikes_before(layer),
+        }
+    }
+
+    /// The binary32 spikes of the layer before `layer`.
+    fn spikes_before(&self, layer: usize) -> &[f32] {
+        match layer.checked_sub(1).and_then(|k| self.layers.get(k)) {
+            Some(LayerTape::Spiking(saved, _)) => {
+                T::as_f32(&saved.spikes).expect("binary32 spikes stand in for a copy")
+            }
+            _ => unreachable!("spikes come from a spiking layer"),
+        }
+    }
 }
 
 impl Native {
@@ -201,13 +246,18 @@ impl Native {
     /// The same runner with the dense layers computed by `dense` (the
     /// default: [`dense::Dense::Fast`] on one thread).
     pub fn with_dense(mut self, dense: dense::Dense) -> Native {
-        if let dense::Dense::Fast { threads } = dense {
-            self.dense = dense::Dense::Fast {
+        self.dense = match dense {
+            dense::Dense::Defined => dense::Dense::Defined,
+            dense::Dense::Fast { threads } => dense::Dense::Fast {
                 threads: threads.max(1),
-            };
-        } else {
-            self.dense = dense;
-        }
+            },
+            dense::Dense::Gemm { threads } => dense::Dense::Gemm {
+                threads: threads.max(1),
+            },
+            dense::Dense::Events { threads } => dense::Dense::Events {
+                threads: threads.max(1),
+            },
+        };
         self
     }
 
@@ -357,36 +407,60 @@ impl Native {
         batch: &Batch<'_>,
     ) -> Result<Tape<T>, StepError> {
         let rows = batch.steps * batch.rows();
-        let mut act: Vec<f32> = batch.inputs.to_vec();
+        let mut act = Activation::Batch;
         let mut width = self.spec.inputs;
-        let mut layers = Vec::with_capacity(self.spec.layers.len());
+        let mut tape = Tape {
+            layers: Vec::with_capacity(self.spec.layers.len()),
+            output: Vec::new(),
+        };
         for (i, layer) in self.spec.layers.iter().enumerate() {
             match layer {
                 LayerSpec::Dense { inputs, outputs } => {
                     let w = self.tensor(values, i, TensorRole::Weight);
                     let b = self.tensor(values, i, TensorRole::Bias);
                     let mut y = vec![0.0f32; rows * outputs];
-                    self.dense
-                        .forward(&act, w, b, &mut y, rows, *inputs, *outputs);
-                    layers.push(LayerTape::Dense(std::mem::replace(&mut act, y)));
+                    let input = match std::mem::replace(&mut act, Activation::Batch) {
+                        Activation::Batch => DenseInput::Batch,
+                        Activation::Spikes => DenseInput::Spikes,
+                        Activation::Own(v) => DenseInput::Own(v),
+                    };
+                    let x = tape.input(&input, i, batch);
+                    let scanned = self
+                        .dense
+                        .forward_keeping(x, w, b, &mut y, rows, *inputs, *outputs);
+                    tape.layers.push(LayerTape::Dense(input, scanned));
+                    act = Activation::Own(y);
                     width = *outputs;
                 }
                 LayerSpec::Spiking { neurons, neuron } => {
                     let params = self.neuron_params::<T>(values, i);
                     let run = self.layer_run(values, batch, i, *neurons, neuron, &params);
-                    let x: Vec<T> = act.iter().map(|&v| T::from_f32(v)).collect();
+                    let x: Vec<T> = match std::mem::replace(&mut act, Activation::Batch) {
+                        Activation::Own(v) => T::from_f32_vec(v),
+                        Activation::Batch => batch.inputs.iter().map(|&v| T::from_f32(v)).collect(),
+                        Activation::Spikes => match tape.layers.last() {
+                            Some(LayerTape::Spiking(saved, _)) => saved.spikes.clone(),
+                            _ => unreachable!("spikes come from a spiking layer"),
+                        },
+                    };
                     let mut saved = SavedLayer::default();
                     spiking::forward(&run, x, &mut saved)?;
-                    act = saved.spikes.iter().map(|s| s.to_f32()).collect();
-                    layers.push(LayerTape::Spiking(saved, params));
+                    act = if T::as_f32(&saved.spikes).is_some() {
+                        Activation::Spikes
+                    } else {
+                        Activation::Own(saved.spikes.iter().map(|s| s.to_f32()).collect())
+                    };
+                    tape.layers.push(LayerTape::Spiking(saved, params));
                     debug_assert_eq!(width, *neurons);
                 }
             }
         }
-        Ok(Tape {
-            layers,
-            output: act,
-        })
+        tape.output = match act {
+            Activation::Own(v) => v,
+            Activation::Batch => batch.inputs.to_vec(),
+            Activation::Spikes => tape.spikes_before(tape.layers.len()).to_vec(),
+        };
+        Ok(tape)
     }
 
     /// The readout, the loss, `dL/d output spikes` and (membrane loss)
@@ -540,17 +614,31 @@ impl Native {
         let mut grads = values.zeros_like();
         let mut overflow = false;
         // dL/d activation, scaled
-        let mut grad: Vec<f32> = grad_output.iter().map(|g| g * scale).collect();
+        let mut grad: Vec<f32> = grad_output;
+        if scale != 1.0 {
+            for g in &mut grad {
+                *g *= scale;
+            }
+        }
         let unscale = 1.0 / scale;
         for (i, (layer, layer_tape)) in self.spec.layers.iter().zip(&tape.layers).enumerate().rev()
         {
             match (layer, layer_tape) {
-                (LayerSpec::Dense { inputs, outputs }, LayerTape::Dense(x)) => {
+                (LayerSpec::Dense { inputs, outputs }, LayerTape::Dense(input, scanned)) => {
+                    let x = tape.input(input, i, batch);
                     let k = self.index(values, i, TensorRole::Weight);
                     let (before, after) = grads.split_at_mut(k + 1);
                     let (dw, db) = (&mut before[k], &mut after[0]);
-                    self.dense
-                        .backward_weights(&grad, x, dw, db, rows, *inputs, *outputs);
+                    self.dense.backward_weights_with(
+                        &grad,
+                        x,
+                        scanned.as_ref(),
+                        dw,
+                        db,
+                        rows,
+                        *inputs,
+                        *outputs,
+                    );
                     if i > 0 {
                         let w = self.tensor(values, i, TensorRole::Weight);
                         let mut dx = vec![0.0f32; rows * inputs];
@@ -561,7 +649,7 @@ impl Native {
                 }
                 (LayerSpec::Spiking { neurons, neuron }, LayerTape::Spiking(saved, params)) => {
                     let run = self.layer_run(values, batch, i, *neurons, neuron, params);
-                    let grad_spikes: Vec<T> = grad.iter().map(|&g| T::from_f32(g)).collect();
+                    let grad_spikes: Vec<T> = T::from_f32_vec(std::mem::take(&mut grad));
                     overflow |= grad_spikes.iter().any(|g| g.overflowed());
                     let mut grad_states: Vec<Vec<T>> = Vec::new();
                     if let (true, Some(g)) = (i == last, &grad_membrane) {
@@ -584,7 +672,7 @@ impl Native {
                         grads[self.index(values, i, TensorRole::RecurrentWeight)] = dw;
                         grads[self.index(values, i, TensorRole::RecurrentBias)] = db;
                     }
-                    grad = layer_grads.x.iter().map(|g| g.to_f32()).collect();
+                    grad = T::into_f32_vec(std::mem::take(&mut layer_grads.x));
                 }
                 _ => unreachable!("the tape follows the layers"),
             }

@@ -25,6 +25,19 @@ pub trait Element: Real<Mask = bool> + Into<f64> + Send + Sync + 'static {
     /// format's largest magnitude (binary16 saturates instead of giving
     /// infinity).
     fn overflowed(self) -> bool;
+    /// Every value of `v` converted ([`Element::from_f32`]); binary32 keeps
+    /// the vector (no copy).
+    fn from_f32_vec(v: Vec<f32>) -> Vec<Self> {
+        v.iter().map(|&x| Self::from_f32(x)).collect()
+    }
+    /// Every value of `v` as binary32; binary32 keeps the vector.
+    fn into_f32_vec(v: Vec<Self>) -> Vec<f32> {
+        v.iter().map(|x| x.to_f32()).collect()
+    }
+    /// `v` itself when the values are binary32.
+    fn as_f32(_v: &[Self]) -> Option<&[f32]> {
+        None
+    }
 }
 
 impl Element for f32 {
@@ -36,6 +49,15 @@ impl Element for f32 {
     }
     fn overflowed(self) -> bool {
         !self.is_finite()
+    }
+    fn from_f32_vec(v: Vec<f32>) -> Vec<Self> {
+        v
+    }
+    fn into_f32_vec(v: Vec<Self>) -> Vec<f32> {
+        v
+    }
+    fn as_f32(v: &[Self]) -> Option<&[f32]> {
+        Some(v)
     }
 }
 
