@@ -301,6 +301,13 @@ fn for_chunks<T: Send>(
     });
 }
 
+thread_local! {
+    /// Each thread's panel of `dy` (kept: a block's panel is as large as
+    /// 64 outputs of every row, and new memory costs page faults).
+    static PANEL: std::cell::RefCell<Vec<[f32; LANES]>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Outputs per panel for a layer of `outputs` outputs.
 fn block_width(outputs: usize) -> usize {
     if outputs >= WIDE {
@@ -535,13 +542,23 @@ impl WeightGrads<'_> {
     /// Outputs `blk·width..` of `dw` (their rows, `[lanes][inputs]`) and
     /// `db`.
     fn block(&self, blk: usize, dw: &mut [f32], db: &mut [f32]) {
+        let (rows, vectors) = (self.events.rows, self.width / LANES);
+        PANEL.with_borrow_mut(|panel| {
+            panel.clear();
+            panel.resize(rows * vectors, [0.0f32; LANES]);
+            self.block_in(blk, dw, db, panel);
+        });
+    }
+
+    /// [`WeightGrads::block`] with `panel` (`rows x width` zeros) to pack
+    /// `dy` into.
+    fn block_in(&self, blk: usize, dw: &mut [f32], db: &mut [f32], panel: &mut [[f32; LANES]]) {
         let (rows, inputs, width) = (self.events.rows, self.events.inputs, self.width);
         let o0 = blk * width;
         let lanes = db.len();
+        let vectors = width / LANES;
         // the block's dy, packed [row][width] with zero padding; db summed
         // as defined; the rows whose dy has its sign bit clear, counted
-        let vectors = width / LANES;
-        let mut panel = vec![[0.0f32; LANES]; rows * vectors];
         let mut positive = vec![0u32; lanes];
         db.fill(-0.0);
         let mut finite = true;
@@ -570,7 +587,7 @@ impl WeightGrads<'_> {
             return;
         }
         let block = GradBlock {
-            panel: &panel,
+            panel,
             positive: &positive,
             lanes,
         };

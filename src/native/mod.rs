@@ -24,7 +24,7 @@ use snn_kernels::population::{
 };
 use snn_kernels::F16;
 
-use self::spiking::{Element, LayerGrads, LayerRun, SavedLayer};
+use self::spiking::{Element, LayerGrads, LayerRun, Pool, SavedLayer};
 use crate::network::{LayerSpec, NetworkSpec, NeuronSpec, Precision, Recurrence, TensorRole};
 use crate::params::Values;
 
@@ -172,6 +172,9 @@ pub struct Native {
     spec: NetworkSpec,
     dense: dense::Dense,
     loss_precision: LossPrecision,
+    /// Memory kept from one step for the next (see [`Pool`]); shared by
+    /// clones.
+    pool: Pool,
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -240,6 +243,7 @@ impl Native {
             spec: spec.clone(),
             dense: dense::Dense::default(),
             loss_precision: LossPrecision::default(),
+            pool: Pool::default(),
         })
     }
 
@@ -341,12 +345,16 @@ impl Native {
     ) -> Result<Prediction, StepError> {
         self.check(values, batch)?;
         match self.spec.precision {
-            Precision::F32 => self
-                .forward::<f32>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
-            Precision::F16 => self
-                .forward::<F16>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
+            Precision::F32 => self.forward::<f32>(values, batch).and_then(|tape| {
+                let scored = self.score(&tape, batch, loss).map(|(p, ..)| p);
+                self.recycle(tape);
+                scored
+            }),
+            Precision::F16 => self.forward::<F16>(values, batch).and_then(|tape| {
+                let scored = self.score(&tape, batch, loss).map(|(p, ..)| p);
+                self.recycle(tape);
+                scored
+            }),
         }
     }
 
@@ -418,7 +426,8 @@ impl Native {
                 LayerSpec::Dense { inputs, outputs } => {
                     let w = self.tensor(values, i, TensorRole::Weight);
                     let b = self.tensor(values, i, TensorRole::Bias);
-                    let mut y = vec![0.0f32; rows * outputs];
+                    let mut y = self.pool.take(rows * outputs);
+                    y.resize(rows * outputs, 0.0);
                     let input = match std::mem::replace(&mut act, Activation::Batch) {
                         Activation::Batch => DenseInput::Batch,
                         Activation::Spikes => DenseInput::Spikes,
@@ -444,7 +453,7 @@ impl Native {
                         },
                     };
                     let mut saved = SavedLayer::default();
-                    spiking::forward(&run, x, &mut saved)?;
+                    spiking::forward_pooled(&run, x, &mut saved, &self.pool)?;
                     act = if T::as_f32(&saved.spikes).is_some() {
                         Activation::Spikes
                     } else {
@@ -641,10 +650,11 @@ impl Native {
                     );
                     if i > 0 {
                         let w = self.tensor(values, i, TensorRole::Weight);
-                        let mut dx = vec![0.0f32; rows * inputs];
+                        let mut dx = self.pool.take(rows * inputs);
+                        dx.resize(rows * inputs, 0.0);
                         self.dense
                             .backward_input(&grad, w, &mut dx, rows, *inputs, *outputs);
-                        grad = dx;
+                        self.pool.give(std::mem::replace(&mut grad, dx));
                     }
                 }
                 (LayerSpec::Spiking { neurons, neuron }, LayerTape::Spiking(saved, params)) => {
@@ -660,7 +670,15 @@ impl Native {
                         overflow |= grad_states[k].iter().any(|v| v.overflowed());
                     }
                     let mut layer_grads = LayerGrads::default();
-                    spiking::backward(&run, saved, &grad_spikes, &grad_states, &mut layer_grads)?;
+                    spiking::backward_pooled(
+                        &run,
+                        saved,
+                        &grad_spikes,
+                        &grad_states,
+                        &mut layer_grads,
+                        &self.pool,
+                    )?;
+                    T::give(&self.pool, grad_spikes);
                     overflow |= layer_grads.x.iter().any(|g| g.overflowed());
                     for (k, g) in layer_grads.params.iter().enumerate() {
                         overflow |= g.iter().any(|v| v.overflowed());
@@ -681,6 +699,8 @@ impl Native {
             *g *= unscale;
             overflow |= !g.is_finite();
         }
+        self.pool.give(grad);
+        self.recycle(tape);
         Ok((
             prediction,
             Gradients {
@@ -688,6 +708,25 @@ impl Native {
                 overflow,
             },
         ))
+    }
+
+    /// Gives the tape's large vectors to the pool.
+    fn recycle<T: Element>(&self, tape: Tape<T>) {
+        for layer in tape.layers {
+            match layer {
+                LayerTape::Dense(DenseInput::Own(v), _) => self.pool.give(v),
+                LayerTape::Dense(..) => {}
+                LayerTape::Spiking(saved, _) => {
+                    for v in [saved.x, saved.rec, saved.spikes]
+                        .into_iter()
+                        .chain(saved.states)
+                    {
+                        T::give(&self.pool, v);
+                    }
+                }
+            }
+        }
+        self.pool.give(tape.output);
     }
 
     /// Spiking layer `layer` of `values` for `batch`.
