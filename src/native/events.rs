@@ -422,9 +422,9 @@ impl Forward<'_> {
                 // a non-finite weight: every product counts (0·inf = NaN)
                 for (k, yr) in y.chunks_exact_mut(self.outputs).enumerate() {
                     let xr = &self.x[(r0 + k) * inputs..(r0 + k + 1) * inputs];
-                    for o in o0..o0 + lanes {
+                    for (o, v) in yr.iter_mut().enumerate().skip(o0).take(lanes) {
                         let wo = &self.w[o * inputs..(o + 1) * inputs];
-                        yr[o] = defined_dot(xr, wo) + self.b[o];
+                        *v = defined_dot(xr, wo) + self.b[o];
                     }
                 }
                 continue;
@@ -682,6 +682,7 @@ pub fn backward_input(
 /// version computes the same bits: the vectors run over outputs (or
 /// inputs), each lane its own sequential sum, and Rust never fuses a
 /// multiplication and an addition.
+#[allow(clippy::needless_range_loop)] // fixed-size index loops vectorise
 mod simd {
     use super::{Block, Forward, GradBlock, WeightGrads, LANES};
 
