@@ -53,7 +53,7 @@ fn the_fast_products_are_within_the_dot_product_bound_of_the_exact_ones() {
         let w = pattern(outputs * inputs, 2);
         let b = pattern(outputs, 3);
         let dy = pattern(rows * outputs, 4);
-        let fast = Dense::Fast { threads: 2 };
+        let fast = Dense::Gemm { threads: 2 };
 
         let mut y = vec![0.0f32; rows * outputs];
         fast.forward(&x, &w, &b, &mut y, rows, inputs, outputs);
@@ -122,7 +122,7 @@ fn the_fast_products_give_the_same_bits_on_any_number_of_threads() {
         let b = pattern(outputs, 7);
         let dy = pattern(rows * outputs, 8);
         let run = |threads: usize| {
-            let d = Dense::Fast { threads };
+            let d = Dense::Gemm { threads };
             let mut y = vec![0.0f32; rows * outputs];
             d.forward(&x, &w, &b, &mut y, rows, inputs, outputs);
             let mut dx = vec![0.0f32; rows * inputs];

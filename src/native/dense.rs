@@ -1,31 +1,55 @@
 //! Dense layers over all `T x B` rows at once: `y = x Wᵀ + b` forward,
 //! `dx = dy W`, `dW = dyᵀ x`, `db = sum over rows of dy` backward.
 //!
-//! Two ways to compute them:
+//! Four ways to compute them:
 //!
-//! - [`Dense::Fast`] (what training uses): the `gemm` crate, blocked and
-//!   vectorised for this CPU (AVX-512, AVX2 + FMA or NEON, chosen at run
-//!   time), on up to `threads` threads. The work is split over blocks of
-//!   the output, never over the sum, so every output element is summed in
-//!   the same order whatever the thread count: the same seed gives the same
-//!   weights on 1 thread and on 8 (tested). The order does depend on the
-//!   CPU's vector width, so two machines of different kinds may differ in
-//!   the last bits.
 //! - [`Dense::Defined`]: the project's own definition of the summation
-//!   order (plain sequential sums, no fused multiply-add), what the IPU
-//!   graph emulator's matrix-multiplication vertex computes too, so that a
-//!   training step can be compared bit for bit across backends. It is the
-//!   reference the fast path is tested against, and 40 times slower.
+//!   order (plain sequential sums from `-0`, no fused multiply-add), what
+//!   the IPU graph emulator's matrix-multiplication vertex computes too, so
+//!   that a training step can be compared bit for bit across backends. It
+//!   is the reference the other ways are tested against, and the slowest.
+//! - [`Dense::Events`]: the same bits as [`Dense::Defined`], fast where the
+//!   input is sparse: `y` adds the weights of the active (non-zero) inputs
+//!   only and `dW` sums over the rows where an input is active only
+//!   ([`super::events`], which shows why the bits are the same); `dx` runs
+//!   the defined order vectorised over the inputs.
+//! - [`Dense::Gemm`]: the `gemm` crate, blocked and vectorised for this
+//!   CPU (AVX-512, AVX2 + FMA or NEON, chosen at run time). Its summation
+//!   order is its own (with fused multiply-adds) and depends on the CPU's
+//!   vector width, so two machines of different kinds may differ in the
+//!   last bits.
+//! - [`Dense::Fast`] (what training uses): per product and per batch, the
+//!   event-driven path when the measured share of active inputs is below
+//!   the crossover where it stops being faster ([`FORWARD_CROSSOVER`],
+//!   [`WEIGHTS_CROSSOVER`]), else gemm; `dx` on gemm (its `dy` is dense).
+//!   The choice depends on the input only, never on the number of threads.
 //!
-//! `db` is a sequential sum over the rows in both.
+//! Every way splits its work over threads by rows or by blocks of outputs,
+//! never over a sum, so every output element is summed in the same order
+//! whatever the thread count: the same seed gives the same weights on 1
+//! thread and on 8 (tested). `db` is a sequential sum over the rows in all.
+
+use super::events::{self, Events};
 
 /// How the dense products are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dense {
     /// Sequential sums in a defined order (see the module docs).
     Defined,
-    /// `gemm` on up to `threads` threads (1: this thread only).
+    /// Event-driven where the input is sparse, `gemm` where it is not, on up
+    /// to `threads` threads (1: this thread only).
     Fast {
+        /// Worker threads (at least 1).
+        threads: usize,
+    },
+    /// Always `gemm`, on up to `threads` threads.
+    Gemm {
+        /// Worker threads (at least 1).
+        threads: usize,
+    },
+    /// Always the defined sums, event-driven (the same bits as
+    /// [`Dense::Defined`]), on up to `threads` threads.
+    Events {
         /// Worker threads (at least 1).
         threads: usize,
     },
@@ -37,6 +61,23 @@ impl Default for Dense {
         Dense::Fast { threads: 1 }
     }
 }
+
+/// [`Dense::Fast`] adds the active inputs' weights forward when at most
+/// this share of the inputs is active (binary inputs; graded inputs, which
+/// multiply too, below [`GRADED_FACTOR`] times it). Measured on the
+/// development machine (AMD EPYC, AVX-512, 1 thread) for MNIST's first
+/// layer (3200 x 784 -> 1000): the event-driven forward pass costs about
+/// 0.38 of gemm's at density 0.13 and grows linearly with the density.
+pub const FORWARD_CROSSOVER: f64 = 0.3;
+
+/// [`Dense::Fast`] sums the weight gradients over active inputs only when
+/// at most this share of the inputs is active (binary inputs; graded below
+/// [`GRADED_FACTOR`] times it): about 0.65 of gemm's time at density 0.13
+/// on the development machine.
+pub const WEIGHTS_CROSSOVER: f64 = 0.2;
+
+/// The crossovers of graded inputs relative to binary ones.
+pub const GRADED_FACTOR: f64 = 0.75;
 
 /// A matrix in memory: `ptr[r·rows + c·cols]` is element `(r, c)`.
 #[derive(Clone, Copy)]
@@ -111,7 +152,48 @@ fn gemm_into(
     }
 }
 
+/// The share of non-zero entries of `x` (0 for an empty `x`).
+fn density(x: &[f32]) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let active: usize = x
+        .chunks(4096)
+        .map(|c| {
+            c.iter()
+                .map(|v| usize::from(v.to_bits() << 1 != 0))
+                .sum::<usize>()
+        })
+        .sum();
+    active as f64 / x.len() as f64
+}
+
+/// The crossover factor of `e`'s values: 1 for binary inputs.
+fn factor(e: &Events) -> f64 {
+    if e.binary() {
+        1.0
+    } else {
+        GRADED_FACTOR
+    }
+}
+
+/// Whether the event-driven products can index `rows x inputs` (indices
+/// are 32 bits).
+fn indexable(rows: usize, inputs: usize) -> bool {
+    u32::try_from(rows).is_ok() && u32::try_from(inputs).is_ok()
+}
+
 impl Dense {
+    /// The threads of a fast way (1 for [`Dense::Defined`]).
+    fn threads(self) -> usize {
+        match self {
+            Dense::Defined => 1,
+            Dense::Fast { threads } | Dense::Gemm { threads } | Dense::Events { threads } => {
+                threads.max(1)
+            }
+        }
+    }
+
     /// `y = x Wᵀ + b` ([`forward`] when [`Dense::Defined`]).
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
@@ -124,26 +206,46 @@ impl Dense {
         inputs: usize,
         outputs: usize,
     ) {
-        match self {
-            Dense::Defined => forward(x, w, b, y, rows, inputs, outputs),
-            Dense::Fast { threads } => {
-                let x_s = Strides {
-                    rows: inputs as isize,
-                    cols: 1,
-                };
-                // Wᵀ(i, o) = w[o][i]
-                let wt_s = Strides {
-                    rows: 1,
-                    cols: inputs as isize,
-                };
-                gemm_into(y, x, x_s, w, wt_s, rows, inputs, outputs, threads);
-                for yr in y.chunks_exact_mut(outputs.max(1)) {
-                    for (v, bo) in yr.iter_mut().zip(b) {
-                        *v += bo;
-                    }
-                }
+        self.forward_keeping(x, w, b, y, rows, inputs, outputs);
+    }
+
+    /// [`Dense::forward`], giving the input's active entries when it
+    /// scanned them (for [`Dense::backward_weights_with`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_keeping(
+        self,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        y: &mut [f32],
+        rows: usize,
+        inputs: usize,
+        outputs: usize,
+    ) -> Option<Events> {
+        let threads = self.threads();
+        let events_wanted = indexable(rows, inputs)
+            && match self {
+                Dense::Defined | Dense::Gemm { .. } => false,
+                Dense::Events { .. } => true,
+                // the cheaper test first: the share of active inputs
+                Dense::Fast { .. } => density(x) <= FORWARD_CROSSOVER,
+            };
+        let scanned = events_wanted.then(|| Events::scan(x, rows, inputs, threads));
+        let use_events = match (&scanned, self) {
+            (Some(_), Dense::Events { .. }) => true,
+            (Some(e), _) => e.density() <= FORWARD_CROSSOVER * factor(e),
+            (None, _) => false,
+        };
+        match (self, &scanned) {
+            (Dense::Defined, _) => forward(x, w, b, y, rows, inputs, outputs),
+            (_, Some(e)) if use_events => {
+                assert_eq!(x.len(), rows * inputs, "dense: input size");
+                events::forward(e, x, w, b, y, outputs, threads);
             }
+            (Dense::Events { .. }, _) => forward(x, w, b, y, rows, inputs, outputs),
+            _ => gemm_forward(x, w, b, y, rows, inputs, outputs, threads),
         }
+        scanned
     }
 
     /// `dx = dy W` ([`backward_input`] when [`Dense::Defined`]).
@@ -158,7 +260,10 @@ impl Dense {
     ) {
         match self {
             Dense::Defined => backward_input(dy, w, dx, rows, inputs, outputs),
-            Dense::Fast { threads } => {
+            Dense::Events { threads } => {
+                events::backward_input(dy, w, dx, rows, inputs, outputs, threads.max(1))
+            }
+            Dense::Fast { threads } | Dense::Gemm { threads } => {
                 let dy_s = Strides {
                     rows: outputs as isize,
                     cols: 1,
@@ -185,13 +290,59 @@ impl Dense {
         inputs: usize,
         outputs: usize,
     ) {
-        match self {
-            Dense::Defined => {
+        self.backward_weights_with(dy, x, None, dw, db, rows, inputs, outputs);
+    }
+
+    /// [`Dense::backward_weights`] with the active entries of `x` when the
+    /// forward pass scanned them ([`Dense::forward_keeping`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_weights_with(
+        self,
+        dy: &[f32],
+        x: &[f32],
+        scanned: Option<&Events>,
+        dw: &mut [f32],
+        db: &mut [f32],
+        rows: usize,
+        inputs: usize,
+        outputs: usize,
+    ) {
+        let threads = self.threads();
+        let scan = || Events::scan(x, rows, inputs, threads);
+        let owned;
+        let events = match self {
+            Dense::Defined | Dense::Gemm { .. } => None,
+            _ if !indexable(rows, inputs) => None,
+            Dense::Events { .. } => match scanned {
+                Some(e) => Some(e),
+                None => {
+                    owned = scan();
+                    Some(&owned)
+                }
+            },
+            Dense::Fast { .. } => match scanned {
+                Some(e) => Some(e),
+                None if density(x) <= WEIGHTS_CROSSOVER => {
+                    owned = scan();
+                    Some(&owned)
+                }
+                None => None,
+            },
+        };
+        let events = events.filter(|e| {
+            matches!(self, Dense::Events { .. }) || e.density() <= WEIGHTS_CROSSOVER * factor(e)
+        });
+        match (self, events) {
+            (Dense::Defined, _) | (Dense::Events { .. }, None) => {
                 dw.fill(-0.0);
                 db.fill(-0.0);
                 backward_weights(dy, x, dw, db, inputs, outputs);
             }
-            Dense::Fast { threads } => {
+            (_, Some(e)) => {
+                assert_eq!(x.len(), rows * inputs, "dense: input size");
+                events::backward_weights(e, x, dy, dw, db, outputs, threads);
+            }
+            _ => {
                 // dyᵀ(o, r) = dy[r][o]
                 let dyt_s = Strides {
                     rows: 1,
@@ -209,6 +360,35 @@ impl Dense {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `y = x Wᵀ + b` on gemm.
+#[allow(clippy::too_many_arguments)]
+fn gemm_forward(
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+    rows: usize,
+    inputs: usize,
+    outputs: usize,
+    threads: usize,
+) {
+    let x_s = Strides {
+        rows: inputs as isize,
+        cols: 1,
+    };
+    // Wᵀ(i, o) = w[o][i]
+    let wt_s = Strides {
+        rows: 1,
+        cols: inputs as isize,
+    };
+    gemm_into(y, x, x_s, w, wt_s, rows, inputs, outputs, threads);
+    for yr in y.chunks_exact_mut(outputs.max(1)) {
+        for (v, bo) in yr.iter_mut().zip(b) {
+            *v += bo;
         }
     }
 }

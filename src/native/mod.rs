@@ -13,6 +13,7 @@
 //! marks the step as overflowed.
 
 pub mod dense;
+pub mod events;
 pub mod spiking;
 
 use std::fmt;
@@ -23,7 +24,7 @@ use snn_kernels::population::{
 };
 use snn_kernels::F16;
 
-use self::spiking::{Element, LayerGrads, LayerRun, SavedLayer};
+use self::spiking::{Element, LayerGrads, LayerRun, Pool, SavedLayer};
 use crate::network::{LayerSpec, NetworkSpec, NeuronSpec, Precision, Recurrence, TensorRole};
 use crate::params::Values;
 
@@ -171,6 +172,9 @@ pub struct Native {
     spec: NetworkSpec,
     dense: dense::Dense,
     loss_precision: LossPrecision,
+    /// Memory kept from one step for the next (see [`Pool`]); shared by
+    /// clones.
+    pool: Pool,
 }
 
 /// What the forward pass keeps for the backward pass.
@@ -183,8 +187,52 @@ struct Tape<T> {
 }
 
 enum LayerTape<T> {
-    Dense(Vec<f32>),
+    /// The input (see [`DenseInput`]), and its active entries when the
+    /// forward pass scanned them.
+    Dense(DenseInput, Option<events::Events>),
     Spiking(SavedLayer<T>, Vec<Vec<T>>),
+}
+
+/// Where a dense layer's input is, without copying it.
+enum DenseInput {
+    /// The batch's inputs (the first layer).
+    Batch,
+    /// The previous layer's spikes, which are binary32 (fp32).
+    Spikes,
+    /// Its own copy: the output of a dense layer, or binary16 spikes as
+    /// binary32.
+    Own(Vec<f32>),
+}
+
+/// The current activation of the forward pass, without copying it.
+enum Activation {
+    /// The batch's inputs.
+    Batch,
+    /// The spikes of the last layer on the tape (binary32 only).
+    Spikes,
+    /// Values of its own.
+    Own(Vec<f32>),
+}
+
+impl<T: Element> Tape<T> {
+    /// The values of `input`, the input of layer `layer`.
+    fn input<'s>(&'s self, input: &'s DenseInput, layer: usize, batch: &Batch<'s>) -> &'s [f32] {
+        match input {
+            DenseInput::Batch => batch.inputs,
+            DenseInput::Own(v) => v,
+            DenseInput::Spikes => self.spikes_before(layer),
+        }
+    }
+
+    /// The binary32 spikes of the layer before `layer`.
+    fn spikes_before(&self, layer: usize) -> &[f32] {
+        match layer.checked_sub(1).and_then(|k| self.layers.get(k)) {
+            Some(LayerTape::Spiking(saved, _)) => {
+                T::as_f32(&saved.spikes).expect("binary32 spikes stand in for a copy")
+            }
+            _ => unreachable!("spikes come from a spiking layer"),
+        }
+    }
 }
 
 impl Native {
@@ -195,19 +243,25 @@ impl Native {
             spec: spec.clone(),
             dense: dense::Dense::default(),
             loss_precision: LossPrecision::default(),
+            pool: Pool::default(),
         })
     }
 
     /// The same runner with the dense layers computed by `dense` (the
     /// default: [`dense::Dense::Fast`] on one thread).
     pub fn with_dense(mut self, dense: dense::Dense) -> Native {
-        if let dense::Dense::Fast { threads } = dense {
-            self.dense = dense::Dense::Fast {
+        self.dense = match dense {
+            dense::Dense::Defined => dense::Dense::Defined,
+            dense::Dense::Fast { threads } => dense::Dense::Fast {
                 threads: threads.max(1),
-            };
-        } else {
-            self.dense = dense;
-        }
+            },
+            dense::Dense::Gemm { threads } => dense::Dense::Gemm {
+                threads: threads.max(1),
+            },
+            dense::Dense::Events { threads } => dense::Dense::Events {
+                threads: threads.max(1),
+            },
+        };
         self
     }
 
@@ -291,12 +345,16 @@ impl Native {
     ) -> Result<Prediction, StepError> {
         self.check(values, batch)?;
         match self.spec.precision {
-            Precision::F32 => self
-                .forward::<f32>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
-            Precision::F16 => self
-                .forward::<F16>(values, batch)
-                .and_then(|tape| self.score(&tape, batch, loss).map(|(p, ..)| p)),
+            Precision::F32 => self.forward::<f32>(values, batch).and_then(|tape| {
+                let scored = self.score(&tape, batch, loss).map(|(p, ..)| p);
+                self.recycle(tape);
+                scored
+            }),
+            Precision::F16 => self.forward::<F16>(values, batch).and_then(|tape| {
+                let scored = self.score(&tape, batch, loss).map(|(p, ..)| p);
+                self.recycle(tape);
+                scored
+            }),
         }
     }
 
@@ -357,36 +415,61 @@ impl Native {
         batch: &Batch<'_>,
     ) -> Result<Tape<T>, StepError> {
         let rows = batch.steps * batch.rows();
-        let mut act: Vec<f32> = batch.inputs.to_vec();
+        let mut act = Activation::Batch;
         let mut width = self.spec.inputs;
-        let mut layers = Vec::with_capacity(self.spec.layers.len());
+        let mut tape = Tape {
+            layers: Vec::with_capacity(self.spec.layers.len()),
+            output: Vec::new(),
+        };
         for (i, layer) in self.spec.layers.iter().enumerate() {
             match layer {
                 LayerSpec::Dense { inputs, outputs } => {
                     let w = self.tensor(values, i, TensorRole::Weight);
                     let b = self.tensor(values, i, TensorRole::Bias);
-                    let mut y = vec![0.0f32; rows * outputs];
-                    self.dense
-                        .forward(&act, w, b, &mut y, rows, *inputs, *outputs);
-                    layers.push(LayerTape::Dense(std::mem::replace(&mut act, y)));
+                    let mut y = self.pool.take(rows * outputs);
+                    y.resize(rows * outputs, 0.0);
+                    let input = match std::mem::replace(&mut act, Activation::Batch) {
+                        Activation::Batch => DenseInput::Batch,
+                        Activation::Spikes => DenseInput::Spikes,
+                        Activation::Own(v) => DenseInput::Own(v),
+                    };
+                    let x = tape.input(&input, i, batch);
+                    let scanned = self
+                        .dense
+                        .forward_keeping(x, w, b, &mut y, rows, *inputs, *outputs);
+                    tape.layers.push(LayerTape::Dense(input, scanned));
+                    act = Activation::Own(y);
                     width = *outputs;
                 }
                 LayerSpec::Spiking { neurons, neuron } => {
                     let params = self.neuron_params::<T>(values, i);
                     let run = self.layer_run(values, batch, i, *neurons, neuron, &params);
-                    let x: Vec<T> = act.iter().map(|&v| T::from_f32(v)).collect();
+                    let x: Vec<T> = match std::mem::replace(&mut act, Activation::Batch) {
+                        Activation::Own(v) => T::from_f32_vec(v),
+                        Activation::Batch => batch.inputs.iter().map(|&v| T::from_f32(v)).collect(),
+                        Activation::Spikes => match tape.layers.last() {
+                            Some(LayerTape::Spiking(saved, _)) => saved.spikes.clone(),
+                            _ => unreachable!("spikes come from a spiking layer"),
+                        },
+                    };
                     let mut saved = SavedLayer::default();
-                    spiking::forward(&run, x, &mut saved)?;
-                    act = saved.spikes.iter().map(|s| s.to_f32()).collect();
-                    layers.push(LayerTape::Spiking(saved, params));
+                    spiking::forward_pooled(&run, x, &mut saved, &self.pool)?;
+                    act = if T::as_f32(&saved.spikes).is_some() {
+                        Activation::Spikes
+                    } else {
+                        Activation::Own(saved.spikes.iter().map(|s| s.to_f32()).collect())
+                    };
+                    tape.layers.push(LayerTape::Spiking(saved, params));
                     debug_assert_eq!(width, *neurons);
                 }
             }
         }
-        Ok(Tape {
-            layers,
-            output: act,
-        })
+        tape.output = match act {
+            Activation::Own(v) => v,
+            Activation::Batch => batch.inputs.to_vec(),
+            Activation::Spikes => tape.spikes_before(tape.layers.len()).to_vec(),
+        };
+        Ok(tape)
     }
 
     /// The readout, the loss, `dL/d output spikes` and (membrane loss)
@@ -540,28 +623,43 @@ impl Native {
         let mut grads = values.zeros_like();
         let mut overflow = false;
         // dL/d activation, scaled
-        let mut grad: Vec<f32> = grad_output.iter().map(|g| g * scale).collect();
+        let mut grad: Vec<f32> = grad_output;
+        if scale != 1.0 {
+            for g in &mut grad {
+                *g *= scale;
+            }
+        }
         let unscale = 1.0 / scale;
         for (i, (layer, layer_tape)) in self.spec.layers.iter().zip(&tape.layers).enumerate().rev()
         {
             match (layer, layer_tape) {
-                (LayerSpec::Dense { inputs, outputs }, LayerTape::Dense(x)) => {
+                (LayerSpec::Dense { inputs, outputs }, LayerTape::Dense(input, scanned)) => {
+                    let x = tape.input(input, i, batch);
                     let k = self.index(values, i, TensorRole::Weight);
                     let (before, after) = grads.split_at_mut(k + 1);
                     let (dw, db) = (&mut before[k], &mut after[0]);
-                    self.dense
-                        .backward_weights(&grad, x, dw, db, rows, *inputs, *outputs);
+                    self.dense.backward_weights_with(
+                        &grad,
+                        x,
+                        scanned.as_ref(),
+                        dw,
+                        db,
+                        rows,
+                        *inputs,
+                        *outputs,
+                    );
                     if i > 0 {
                         let w = self.tensor(values, i, TensorRole::Weight);
-                        let mut dx = vec![0.0f32; rows * inputs];
+                        let mut dx = self.pool.take(rows * inputs);
+                        dx.resize(rows * inputs, 0.0);
                         self.dense
                             .backward_input(&grad, w, &mut dx, rows, *inputs, *outputs);
-                        grad = dx;
+                        self.pool.give(std::mem::replace(&mut grad, dx));
                     }
                 }
                 (LayerSpec::Spiking { neurons, neuron }, LayerTape::Spiking(saved, params)) => {
                     let run = self.layer_run(values, batch, i, *neurons, neuron, params);
-                    let grad_spikes: Vec<T> = grad.iter().map(|&g| T::from_f32(g)).collect();
+                    let grad_spikes: Vec<T> = T::from_f32_vec(std::mem::take(&mut grad));
                     overflow |= grad_spikes.iter().any(|g| g.overflowed());
                     let mut grad_states: Vec<Vec<T>> = Vec::new();
                     if let (true, Some(g)) = (i == last, &grad_membrane) {
@@ -572,7 +670,15 @@ impl Native {
                         overflow |= grad_states[k].iter().any(|v| v.overflowed());
                     }
                     let mut layer_grads = LayerGrads::default();
-                    spiking::backward(&run, saved, &grad_spikes, &grad_states, &mut layer_grads)?;
+                    spiking::backward_pooled(
+                        &run,
+                        saved,
+                        &grad_spikes,
+                        &grad_states,
+                        &mut layer_grads,
+                        &self.pool,
+                    )?;
+                    T::give(&self.pool, grad_spikes);
                     overflow |= layer_grads.x.iter().any(|g| g.overflowed());
                     for (k, g) in layer_grads.params.iter().enumerate() {
                         overflow |= g.iter().any(|v| v.overflowed());
@@ -584,7 +690,7 @@ impl Native {
                         grads[self.index(values, i, TensorRole::RecurrentWeight)] = dw;
                         grads[self.index(values, i, TensorRole::RecurrentBias)] = db;
                     }
-                    grad = layer_grads.x.iter().map(|g| g.to_f32()).collect();
+                    grad = T::into_f32_vec(std::mem::take(&mut layer_grads.x));
                 }
                 _ => unreachable!("the tape follows the layers"),
             }
@@ -593,6 +699,8 @@ impl Native {
             *g *= unscale;
             overflow |= !g.is_finite();
         }
+        self.pool.give(grad);
+        self.recycle(tape);
         Ok((
             prediction,
             Gradients {
@@ -600,6 +708,25 @@ impl Native {
                 overflow,
             },
         ))
+    }
+
+    /// Gives the tape's large vectors to the pool.
+    fn recycle<T: Element>(&self, tape: Tape<T>) {
+        for layer in tape.layers {
+            match layer {
+                LayerTape::Dense(DenseInput::Own(v), _) => self.pool.give(v),
+                LayerTape::Dense(..) => {}
+                LayerTape::Spiking(saved, _) => {
+                    for v in [saved.x, saved.rec, saved.spikes]
+                        .into_iter()
+                        .chain(saved.states)
+                    {
+                        T::give(&self.pool, v);
+                    }
+                }
+            }
+        }
+        self.pool.give(tape.output);
     }
 
     /// Spiking layer `layer` of `values` for `batch`.

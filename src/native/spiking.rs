@@ -25,6 +25,82 @@ pub trait Element: Real<Mask = bool> + Into<f64> + Send + Sync + 'static {
     /// format's largest magnitude (binary16 saturates instead of giving
     /// infinity).
     fn overflowed(self) -> bool;
+    /// Every value of `v` converted ([`Element::from_f32`]); binary32 keeps
+    /// the vector (no copy).
+    fn from_f32_vec(v: Vec<f32>) -> Vec<Self> {
+        v.iter().map(|&x| Self::from_f32(x)).collect()
+    }
+    /// Every value of `v` as binary32; binary32 keeps the vector.
+    fn into_f32_vec(v: Vec<Self>) -> Vec<f32> {
+        v.iter().map(|x| x.to_f32()).collect()
+    }
+    /// `v` itself when the values are binary32.
+    fn as_f32(_v: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    /// A vector from `pool` (empty, with room for `len` values when the
+    /// pool has one; binary32 only: a new vector otherwise).
+    fn take(_pool: &Pool, _len: usize) -> Vec<Self> {
+        Vec::new()
+    }
+    /// Gives `v`'s memory to `pool` (binary32 only; dropped otherwise).
+    fn give(_pool: &Pool, _v: Vec<Self>) {}
+}
+
+/// Large binary32 vectors kept from one training step for the next, so that
+/// a step reuses the memory of the last instead of asking the system for
+/// new pages (which it must then fault in and clear: a quarter of the time
+/// of MNIST's step before the pool). At most [`Pool::KEEP`] vectors.
+#[derive(Clone, Debug, Default)]
+pub struct Pool(std::sync::Arc<std::sync::Mutex<Vec<Vec<f32>>>>);
+
+impl Pool {
+    /// Vectors kept at most.
+    pub const KEEP: usize = 24;
+    /// Vectors below this many values are not worth keeping.
+    const SMALL: usize = 1 << 16;
+
+    /// An empty vector with room for `len` values: the smallest kept one
+    /// that has it, else a new one.
+    pub fn take(&self, len: usize) -> Vec<f32> {
+        if len < Self::SMALL {
+            return Vec::new();
+        }
+        let Ok(mut kept) = self.0.lock() else {
+            return Vec::new();
+        };
+        let best = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(k, _)| k);
+        match best {
+            Some(k) => {
+                let mut v = kept.swap_remove(k);
+                v.clear();
+                v
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Keeps `v`'s memory for a later [`Pool::take`].
+    pub fn give(&self, v: Vec<f32>) {
+        if v.capacity() < Self::SMALL {
+            return;
+        }
+        if let Ok(mut kept) = self.0.lock() {
+            kept.push(v);
+            if kept.len() > Self::KEEP {
+                // the smallest goes
+                let smallest = (0..kept.len())
+                    .min_by_key(|&k| kept[k].capacity())
+                    .unwrap_or(0);
+                kept.swap_remove(smallest);
+            }
+        }
+    }
 }
 
 impl Element for f32 {
@@ -36,6 +112,21 @@ impl Element for f32 {
     }
     fn overflowed(self) -> bool {
         !self.is_finite()
+    }
+    fn from_f32_vec(v: Vec<f32>) -> Vec<Self> {
+        v
+    }
+    fn into_f32_vec(v: Vec<Self>) -> Vec<f32> {
+        v
+    }
+    fn as_f32(v: &[Self]) -> Option<&[f32]> {
+        Some(v)
+    }
+    fn take(pool: &Pool, len: usize) -> Vec<Self> {
+        pool.take(len)
+    }
+    fn give(pool: &Pool, v: Vec<Self>) {
+        pool.give(v);
     }
 }
 
@@ -186,6 +277,12 @@ fn with_surrogate<V: LayerVisitor, M: Model>(kind: SurrogateKind, model: M, v: V
     }
 }
 
+/// `v` as `len` zeros, in its own memory when it has room.
+fn zeroed<T: Element>(v: &mut Vec<T>, len: usize) {
+    v.clear();
+    v.resize(len, T::zero());
+}
+
 /// What a spiking layer's forward pass keeps for its backward pass (all
 /// `[T][B][N]`).
 #[derive(Clone, Debug)]
@@ -245,10 +342,21 @@ pub fn forward<T: Element>(
     x: Vec<T>,
     saved: &mut SavedLayer<T>,
 ) -> Result<(), KernelError> {
+    forward_pooled(run, x, saved, &Pool::default())
+}
+
+/// [`forward`], its outputs in memory from `pool`.
+pub fn forward_pooled<T: Element>(
+    run: &LayerRun<'_, T>,
+    x: Vec<T>,
+    saved: &mut SavedLayer<T>,
+    pool: &Pool,
+) -> Result<(), KernelError> {
     struct Visit<'a, 'b, T> {
         run: &'a LayerRun<'b, T>,
         x: Vec<T>,
         saved: &'a mut SavedLayer<T>,
+        pool: &'a Pool,
     }
     impl<T: Element> LayerVisitor for Visit<'_, '_, T> {
         type Output = Result<(), KernelError>;
@@ -267,8 +375,15 @@ pub fn forward<T: Element>(
             let stored = M::STATES.len() - usize::from(M::SPIKE_STATE.is_some());
             let saved = self.saved;
             saved.x = self.x;
-            saved.spikes = vec![T::zero(); len];
-            saved.states = vec![vec![T::zero(); len]; stored];
+            saved.spikes = T::take(self.pool, len);
+            zeroed(&mut saved.spikes, len);
+            saved.states = (0..stored)
+                .map(|_| {
+                    let mut s = T::take(self.pool, len);
+                    zeroed(&mut s, len);
+                    s
+                })
+                .collect();
             let initial = vec![T::zero(); n];
             let initial_refs = vec![initial.as_slice(); M::STATES.len()];
             match run.recurrent {
@@ -323,7 +438,15 @@ pub fn forward<T: Element>(
             }
         }
     }
-    with_kernel_layer(run.neuron, Visit { run, x, saved })
+    with_kernel_layer(
+        run.neuron,
+        Visit {
+            run,
+            x,
+            saved,
+            pool,
+        },
+    )
 }
 
 /// What a spiking layer's backward pass gives.
@@ -357,12 +480,32 @@ pub fn backward<T: Element>(
     grad_states: &[Vec<T>],
     grads: &mut LayerGrads<T>,
 ) -> Result<(), KernelError> {
+    backward_pooled(
+        run,
+        saved,
+        grad_spikes,
+        grad_states,
+        grads,
+        &Pool::default(),
+    )
+}
+
+/// [`backward`], its outputs in memory from `pool`.
+pub fn backward_pooled<T: Element>(
+    run: &LayerRun<'_, T>,
+    saved: &SavedLayer<T>,
+    grad_spikes: &[T],
+    grad_states: &[Vec<T>],
+    grads: &mut LayerGrads<T>,
+    pool: &Pool,
+) -> Result<(), KernelError> {
     struct Visit<'a, 'b, T> {
         run: &'a LayerRun<'b, T>,
         saved: &'a SavedLayer<T>,
         grad_spikes: &'a [T],
         grad_states: &'a [Vec<T>],
         grads: &'a mut LayerGrads<T>,
+        pool: &'a Pool,
     }
     impl<T: Element> LayerVisitor for Visit<'_, '_, T> {
         type Output = Result<(), KernelError>;
@@ -380,7 +523,8 @@ pub fn backward<T: Element>(
             let len = layer.sequence_len(run.steps)?;
             let saved = self.saved;
             let grads = self.grads;
-            grads.x = vec![T::zero(); len];
+            grads.x = T::take(self.pool, len);
+            zeroed(&mut grads.x, len);
             grads.params = run
                 .params
                 .iter()
@@ -512,6 +656,7 @@ pub fn backward<T: Element>(
             grad_spikes,
             grad_states,
             grads,
+            pool,
         },
     )
 }
