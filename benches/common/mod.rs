@@ -711,6 +711,15 @@ fn best_of(runs: usize, reps: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Timings per probe: 5 (3 in the quick mode).
+pub fn probe_runs() -> usize {
+    if quick() {
+        3
+    } else {
+        5
+    }
+}
+
 /// The probe for sweeps of `bytes` bytes ([`probe_size`]), best of `runs`
 /// timings; small sizes are swept repeatedly so that each timing moves at
 /// least 64 MiB.
@@ -782,13 +791,14 @@ pub struct Spec {
     pub reference: Option<Reference>,
 }
 
-/// A measured benchmark: its spec and the best time per iteration over
-/// criterion's samples (warm-up included).
+/// A measured benchmark: its spec, the best time per iteration over
+/// criterion's samples (warm-up included), and the probe run right after it.
 #[derive(Clone, Debug)]
 pub struct Record {
     pub id: String,
     pub spec: Spec,
     pub seconds: f64,
+    pub probe: Probe,
 }
 
 /// The measurements of one bench binary, printed after criterion's report.
@@ -822,26 +832,15 @@ impl Summary {
         if !measuring() || self.records.is_empty() {
             return;
         }
-        let runs = if quick() { 3 } else { 5 };
-        let mut sizes: Vec<usize> = self
-            .records
-            .iter()
-            .map(|r| probe_size(r.spec.bytes))
-            .collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        let probes: Vec<Probe> = sizes.iter().map(|&s| probe(s, runs)).collect();
-        let probe_of =
-            |bytes: f64| probes[sizes.binary_search(&probe_size(bytes)).expect("probed")];
-
         println!(
             "\n== {} summary: best time per iteration over criterion's samples, this process ==",
             self.title
         );
         println!(
             "probe: plain f32 streaming loops (scale a = k*b, triad a = b + k*c) moving the bytes \
-             the benchmark moves per iteration (at most 1 GiB), measured after the benchmarks, \
-             best of {runs}; all GB/s as STREAM counts (no write-allocate)"
+             the benchmark moves per iteration (at most 1 GiB), run right after it, best of {}; \
+             all GB/s as STREAM counts (no write-allocate)",
+            probe_runs()
         );
         let width = self
             .records
@@ -857,7 +856,7 @@ impl Summary {
         for r in &self.records {
             let s = &r.spec;
             let gbs = s.bytes / r.seconds / 1e9;
-            let p = probe_of(s.bytes);
+            let p = r.probe;
             let reference = s
                 .reference
                 .as_ref()
@@ -936,11 +935,14 @@ impl<'a, 's> Group<'a, 's> {
                 elapsed
             })
         });
-        if best.is_finite() {
+        if best.is_finite() && measuring() {
+            // right after the benchmark, so that both see the same machine
+            let probe = probe(probe_size(spec.bytes), probe_runs());
             self.summary.records.push(Record {
                 id: self.id(&spec.function),
                 spec,
                 seconds: best,
+                probe,
             });
         }
     }
