@@ -3,8 +3,13 @@
 //! atan), forward and backward, as one graph over the GC200's 1472 tiles,
 //! in fp32 and fp16. The native kernels run on one thread; the emulator on
 //! one thread (the same threads) and on every core (tiles at once).
-//! Throughput in neuron-steps. Set `EMULATOR_BENCH_QUICK=1` for a layer a
-//! tenth the size.
+//! Throughput in neuron-steps. `SNN_BENCH_QUICK=1` (the suite's quick mode,
+//! `docs/benchmarks.md`) for a layer a tenth the size and short
+//! measurements.
+
+#[allow(unused_macros)]
+#[macro_use]
+mod common;
 
 use std::hint::black_box;
 
@@ -108,8 +113,8 @@ fn layer_pair<T: HostElement>(c: &mut Criterion, name: &str, batch: usize, neuro
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
-    let quick = std::env::var_os("EMULATOR_BENCH_QUICK").is_some();
+    let mut c = common::criterion();
+    let quick = common::quick();
     let (batch, neurons) = if quick { (16, 800) } else { (128, 1000) };
     layer_pair::<f32>(
         &mut c,
