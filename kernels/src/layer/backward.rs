@@ -83,8 +83,10 @@ where
     type Output = ();
 
     /// The pass for configuration `CONFIG`: full chunks of `CHUNK` neurons,
-    /// then the rest one neuron at a time, then the scalar parameters'
-    /// gradients.
+    /// then the rest as the last `CHUNK` neurons (those shared with the
+    /// previous chunk are computed again to the same values, and their
+    /// parameter gradients are not added twice), or one neuron at a time in
+    /// rows narrower than a chunk; then the scalar parameters' gradients.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn run<const CONFIG: usize>(mut self) {
         // a layer's chunk is at least 1 (see `Layer::with_chunk`)
@@ -94,10 +96,14 @@ where
         let full = layer.neurons / CHUNK * CHUNK;
         let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
         for m0 in (0..full).step_by(CHUNK) {
-            self.chunk::<CHUNK>(model, m0, &mut scalar_sums);
+            self.chunk::<CHUNK>(model, m0, 0, &mut scalar_sums);
         }
-        if full < layer.neurons {
-            self.tail(full, &mut scalar_sums);
+        if 0 < full && full < layer.neurons {
+            let m0 = layer.neurons - CHUNK;
+            self.chunk::<CHUNK>(model, m0, full - m0, &mut scalar_sums);
+        }
+        if full == 0 {
+            self.tail(0, &mut scalar_sums);
         }
         if self.wanted.param_grads() {
             layer.write_scalar_grads(&scalar_sums, self.out.params);
@@ -112,21 +118,29 @@ where
     T: Real<Mask = bool>,
     G: Wanted,
 {
-    /// The neurons after the last full chunk, one at a time, compiled once
-    /// per gradient variant (not per configuration).
+    /// Rows narrower than a chunk, one neuron at a time, compiled once per
+    /// gradient variant (not per configuration).
     #[inline(never)]
     fn tail(&mut self, full: usize, scalar_sums: &mut Params<T>) {
         for m in full..self.layer.neurons {
-            self.chunk::<1>(self.layer.model, m, scalar_sums);
+            self.chunk::<1>(self.layer.model, m, 0, scalar_sums);
         }
     }
 
-    /// [`Layer::backward_chunk`] with this pass's arguments.
+    /// [`Layer::backward_chunk`] with this pass's arguments; the parameter
+    /// gradients of the chunk's first `done` neurons are already summed.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn chunk<const W: usize>(&mut self, model: M, m0: usize, scalar_sums: &mut Params<T>) {
+    fn chunk<const W: usize>(
+        &mut self,
+        model: M,
+        m0: usize,
+        done: usize,
+        scalar_sums: &mut Params<T>,
+    ) {
         let pass = (self.steps, self.saved, self.grads);
+        let wanted = self.wanted;
         self.layer
-            .backward_chunk::<W, G>(model, m0, pass, self.out, scalar_sums, self.wanted);
+            .backward_chunk::<W, G>(model, (m0, done), pass, self.out, scalar_sums, wanted);
     }
 }
 
@@ -199,7 +213,9 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
 }
 
 impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_, M, S, T, CHUNK> {
-    /// The backward pass of neurons `m0..m0 + W`, over all batch rows, for
+    /// The backward pass of neurons `m0..m0 + W` (`chunk = (m0, done)`;
+    /// the parameter gradients of the first `done` are not summed: an
+    /// earlier chunk did), over all batch rows, for
     /// `pass = (steps, saved, grads)`. (A method of the layer with the
     /// buffers as arguments, not of [`BackwardRun`]: arguments tell the
     /// optimiser that the buffers do not alias the layer, so that the
@@ -209,13 +225,14 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
     fn backward_chunk<const W: usize, G: Wanted>(
         &self,
         model: M,
-        m0: usize,
+        chunk: (usize, usize),
         pass: (usize, &Saved<'_, T>, &OutputGrads<'_, T>),
         out: &mut InputGrads<'_, '_, T>,
         scalar_sums: &mut Params<T>,
         wanted: G,
     ) {
         let (steps, saved, grads) = pass;
+        let (m0, done) = chunk;
         let n = self.elements();
         let zero = [T::zero(); W];
         let none = [no_gradient(); W];
@@ -323,7 +340,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
             }
         }
         if wanted.param_grads() {
-            for i in 0..W {
+            for i in done..W {
                 let per_neuron: Prepared<T> =
                     core::array::from_fn(|k| T::from_lane(row_sums[k][i]));
                 self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);

@@ -30,7 +30,9 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specializ
 
     /// The pass for configuration `CONFIG` (the model is a constant in each
     /// specialised copy): full chunks of `CHUNK` neurons, then the rest of a
-    /// row one neuron at a time.
+    /// row as the row's last `CHUNK` neurons (those it shares with the
+    /// previous chunk are computed again, to the same values: neurons are
+    /// independent), or one neuron at a time in rows narrower than a chunk.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn run<const CONFIG: usize>(mut self) {
         // a layer's chunk is at least 1 (see `Layer::with_chunk`)
@@ -42,9 +44,12 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specializ
             for m0 in (0..full).step_by(CHUNK) {
                 self.chunk::<CHUNK>(model, b, m0);
             }
+            if 0 < full && full < layer.neurons {
+                self.chunk::<CHUNK>(model, b, layer.neurons - CHUNK);
+            }
         }
-        if full < layer.neurons {
-            self.tail(full);
+        if full == 0 {
+            self.tail(0);
         }
     }
 }
@@ -52,8 +57,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Specializ
 impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     ForwardRun<'_, '_, '_, '_, '_, M, S, T, CHUNK>
 {
-    /// The neurons after the last full chunk, one at a time, compiled once
-    /// (not per configuration).
+    /// Rows narrower than a chunk, one neuron at a time, compiled once (not
+    /// per configuration).
     #[inline(never)]
     fn tail(&mut self, full: usize) {
         let layer = self.layer;
