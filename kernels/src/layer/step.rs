@@ -32,10 +32,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let constants = self.lane_constants();
         for element in 0..n {
             // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
-            let p = self
-                .model
-                .prepare(&self.raw_params(element % self.neurons))
-                .map(T::to_lane);
+            let p = self.lane_prepared(self.model, element % self.neurons);
             let (prev, ins): (States<T::Lane>, Inputs<T::Lane>) =
                 (gather(state, element), gather(inputs, element));
             let noise = self.noise(T::SURROGATE_IN_FORWARD, step, element);
@@ -100,10 +97,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let constants = self.lane_constants();
         for element in 0..n {
             // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
-            let p = self
-                .model
-                .prepare(&self.raw_params(element % self.neurons))
-                .map(T::to_lane);
+            let p = self.lane_prepared(self.model, element % self.neurons);
             let (prev_state, next_state): (States<T::Lane>, States<T::Lane>) =
                 (gather(prev, element), gather(next, element));
             let (grad_next, ins): (States<T::Lane>, Inputs<T::Lane>) =
