@@ -27,6 +27,11 @@
 //! gradient is the sum of the per-neuron results in order `m = 0, 1, ...`.
 //! Every sum starts with its first term: accumulators start at `-0`, the
 //! identity of IEEE addition (`-0 + x = x` for every `x`, including `±0`).
+//! The per-element sums over the steps and the state gradients carried from
+//! step to step are rounded as they would be stored ([`Real::store_lane`]);
+//! the sums over batch rows and neurons and the chain rule are computed in
+//! [`Real::Lane`] and rounded to `T` once, when a gradient is written (for
+//! `F16Storage`: binary32, then binary16; `docs/semantics.md`).
 //!
 //! # The code, by job
 //! - this module: the [`Layer`] type, its constructor and accessors, and the
