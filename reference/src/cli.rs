@@ -109,10 +109,11 @@ pub fn parse_plan(args: &[String]) -> Result<Plan, String> {
                     "f16" => vec![Precision::F16],
                     "f32" => vec![Precision::F32],
                     "f64" => vec![Precision::F64],
+                    "f16-storage" => vec![Precision::F16Storage],
                     "all" => vec![Precision::F32, Precision::F16, Precision::F64],
                     other => {
                         return Err(format!(
-                            "unknown precision `{other}` (f16, f32, f64 or all)"
+                            "unknown precision `{other}` (f16, f32, f64, f16-storage or all)"
                         ))
                     }
                 }

@@ -55,6 +55,9 @@ pub struct Plan {
 
 impl Default for Plan {
     /// Everything: every configuration, surrogate and kind, fp32 and fp16.
+    /// (f16-storage only with `--precision f16-storage`: the kernels'
+    /// models that take intermediate values from the stored next states
+    /// do not match its definition yet.)
     fn default() -> Self {
         Plan {
             precisions: vec![Precision::F32, Precision::F16],
@@ -222,7 +225,7 @@ fn case(
             Kind::Small => rng.range(-1e-3, 1e-3),
             Kind::Large => {
                 rng.range(-1.0, 1.0)
-                    * if precision == Precision::F16 {
+                    * if precision.storage() == Precision::F16 {
                         1e3
                     } else {
                         1e6
