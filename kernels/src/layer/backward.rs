@@ -254,9 +254,11 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                         row(saved.states[k], at)
                     }
                 });
-                // models that do not read the inputs backward get zeros
+                // models that do not read the inputs backward get zeros,
+                // unless the stored states are not the steps' exact results
+                // (then every model recomputes from the inputs)
                 let ins: [&[T; W]; MAX_INPUTS] = core::array::from_fn(|k| {
-                    if model.backward_reads_inputs() {
+                    if model.backward_reads_inputs() || !T::STORES_EXACT_STEP_RESULTS {
                         row(saved.inputs[k.min(M::INPUTS.len() - 1)], at)
                     } else {
                         &zero
@@ -297,7 +299,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                     });
                     let spike = Self::spike_fn(constants, self.noise(true, t, row0 + i));
                     let at = StepIn::new(&p, &before, &x, &spike);
-                    let back = BackIn::new(&after, grad_spk[i].to_lane(), &grad_next);
+                    let back = BackIn::new(&after, grad_spk[i].to_lane(), &grad_next)
+                        .with_next_exact(T::STORES_EXACT_STEP_RESULTS);
                     let g = model.step_backward::<T::Lane, S>(&at, &back);
                     for k in 0..M::STATES.len() {
                         carry[k][i] = T::store_lane(g.prev[k]);

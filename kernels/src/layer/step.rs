@@ -104,7 +104,8 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                 (gather(grad_state, element), gather(inputs, element));
             let spike = Self::spike_fn(constants, self.noise(true, step, element));
             let at = StepIn::new(&p, &prev_state, &ins, &spike);
-            let back = BackIn::new(&next_state, grad_spikes[element].to_lane(), &grad_next);
+            let back = BackIn::new(&next_state, grad_spikes[element].to_lane(), &grad_next)
+                .with_next_exact(T::STORES_EXACT_STEP_RESULTS);
             let g = self.model.step_backward::<T::Lane, S>(&at, &back);
             for (k, value) in g.prev.iter().enumerate().take(M::STATES.len()) {
                 grad_state[k][element] = T::from_lane(*value);

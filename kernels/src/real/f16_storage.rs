@@ -190,6 +190,8 @@ impl Real for F16Storage {
     type Wide = f32;
     type Lane = f32;
     const FORMAT: Format = Format::BINARY16;
+    // the stored binary16 states are not the binary32 values a step computed
+    const STORES_EXACT_STEP_RESULTS: bool = false;
 
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn constant(c: f64) -> Self {

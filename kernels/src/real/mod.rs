@@ -175,6 +175,15 @@ pub trait Real:
     /// drivers then give the spike function its surrogate constants and
     /// random number in the forward pass too. False for plain numbers.
     const SURROGATE_IN_FORWARD: bool = false;
+    /// True when a stored value is the step's exact result, so that the
+    /// backward pass may take an intermediate value of a step from the
+    /// stored states after it (the membrane before firing with a delayed
+    /// reset is the stored membrane). False for [`F16Storage`], whose
+    /// steps compute in binary32 and store binary16: its backward pass
+    /// recomputes those values from the stored previous states and the
+    /// inputs (`docs/semantics.md`, "f16-storage"), and the drivers load
+    /// the inputs for every model ([`crate::model::BackIn::next_is_exact`]).
+    const STORES_EXACT_STEP_RESULTS: bool = true;
 
     /// `c` rounded to this type (round to nearest even, directly from `f64`).
     fn constant(c: f64) -> Self;

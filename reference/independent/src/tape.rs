@@ -298,7 +298,11 @@ impl Tape {
             } else {
                 contribution
             };
-            let sum = adjoint[v.0].unwrap_or(-0.0) + contribution;
+            // the sum is a binary operation of the arithmetic format, rounded
+            // to it; an adjoint kept in the storage format (`f16-storage`) is
+            // that result rounded again, once, to storage (`docs/semantics.md`:
+            // "the binary32 sum ..., rounded once"); one rounding otherwise
+            let sum = p.round(adjoint[v.0].unwrap_or(-0.0) + contribution);
             let rounding = if magnitude {
                 Precision::F64
             } else {
