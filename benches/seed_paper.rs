@@ -153,7 +153,10 @@ fn table(title: &str, rows: &[Row], cores: usize, iterations: usize) {
         let one = time_iteration(row, 1, iterations);
         let all = time_iteration(row, cores, iterations);
         let cell = |r: &Result<f64, String>| match r {
-            Ok(ms) => (format!("{ms:.1}"), format!("{:.0}", row.batch as f64 / ms * 1e3)),
+            Ok(ms) => (
+                format!("{ms:.1}"),
+                format!("{:.0}", row.batch as f64 / ms * 1e3),
+            ),
             Err(e) => (format!("refused: {e}"), String::new()),
         };
         let (one_ms, one_rate) = cell(&one);
@@ -196,7 +199,12 @@ fn main() {
             ..Row::leaky(128, Precision::F32)
         })
         .collect();
-    table("Across the neuron models (batch 128, fp32)", &rows, cores, iterations);
+    table(
+        "Across the neuron models (batch 128, fp32)",
+        &rows,
+        cores,
+        iterations,
+    );
 
     let batches: &[usize] = if quick {
         &[16, 128]

@@ -20,4 +20,4 @@ pub mod surrogate;
 pub use error::Error;
 pub use layer::{InputGrads, Layer, OutputGrads, Param, Saved};
 pub use model::{Model, Reset, ResetConfig};
-pub use real::{F16Lane, Format, Mask, Real, Word, F16};
+pub use real::{F16Lane, F16Storage, Format, Mask, Real, Word, F16};

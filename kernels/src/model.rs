@@ -134,7 +134,8 @@ pub struct StepIn<'a, T> {
     /// The states before the step, in the order of [`Model::STATES`].
     pub prev: &'a States<T>,
     /// The inputs at the step, in the order of [`Model::INPUTS`] (zeros in
-    /// the backward pass when [`Model::backward_reads_inputs`] is false).
+    /// the backward pass when [`Model::backward_reads_inputs`] is false and
+    /// [`BackIn::next_is_exact`] is true).
     pub inputs: &'a Inputs<T>,
     /// The spike function: `H(z)` forward, the surrogate backward.
     pub spike: &'a SpikeFn<T>,
@@ -176,23 +177,42 @@ impl<'a, T> StepIn<'a, T> {
 /// What the backward pass of a step knows besides its [`StepIn`].
 #[derive(Clone, Copy, Debug)]
 pub struct BackIn<'a, T> {
-    /// The states after the step, as the forward pass computed them.
+    /// The states after the step, as the forward pass stored them.
     pub next: &'a States<T>,
     /// `dL/d spk[t]`.
     pub grad_spike: T,
     /// `dL/d state[t]`: everything that flows back from later steps and
     /// from losses on the states.
     pub grad_next: &'a States<T>,
+    /// True when `next` holds the step's exact results (the storage type's
+    /// [`Real::STORES_EXACT_STEP_RESULTS`]): a model may then take an
+    /// intermediate value from `next` instead of recomputing it. When
+    /// false (`F16Storage`, which stores binary16 roundings of binary32
+    /// results), a model recomputes every intermediate value from
+    /// `at.prev` and `at.inputs`, which the drivers then always load.
+    pub next_is_exact: bool,
 }
 
 impl<'a, T> BackIn<'a, T> {
-    /// The states after the step and the gradients flowing into it.
+    /// The states after the step and the gradients flowing into it, with
+    /// `next` the step's exact results (see [`BackIn::next_is_exact`]).
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn new(next: &'a States<T>, grad_spike: T, grad_next: &'a States<T>) -> Self {
         BackIn {
             next,
             grad_spike,
             grad_next,
+            next_is_exact: true,
+        }
+    }
+
+    /// The same, with `next_is_exact` set (false when the stored states are
+    /// roundings of the step's results).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn with_next_exact(self, next_is_exact: bool) -> Self {
+        BackIn {
+            next_is_exact,
+            ..self
         }
     }
 
@@ -312,18 +332,23 @@ pub trait Model: Copy + Debug {
     /// One step: the next states and the spike.
     fn step<T: Real, S: Surrogate>(&self, at: &StepIn<'_, T>) -> (States<T>, T);
 
-    /// True when [`Model::step_backward`] reads `inputs`. When false, it
-    /// derives everything from the states before and after the step, and the
-    /// drivers do not load the inputs (they pass zeros): one memory stream
-    /// less in the backward pass.
+    /// True when [`Model::step_backward`] reads `inputs` even when the
+    /// stored states after the step are its exact results
+    /// ([`BackIn::next_is_exact`]). When false, it then derives everything
+    /// from the states before and after the step, and the drivers do not
+    /// load the inputs (they pass zeros): one memory stream less in the
+    /// backward pass. When the stored states are not exact (`F16Storage`)
+    /// the drivers load the inputs for every model.
     fn backward_reads_inputs(&self) -> bool {
         true
     }
 
     /// The gradients of one step (see [`BackIn`]). `at.prev` and
     /// `back.next` are the states before and after the step as the forward
-    /// pass computed them; a model may take an intermediate value from
-    /// `next` instead of recomputing it (it is the same value, bit for bit).
+    /// pass stored them; when `back.next_is_exact`, a model may take an
+    /// intermediate value from `next` instead of recomputing it (it is the
+    /// same value, bit for bit); otherwise it must recompute it from
+    /// `at.prev` and `at.inputs`.
     fn step_backward<T: Real, S: Surrogate>(
         &self,
         at: &StepIn<'_, T>,

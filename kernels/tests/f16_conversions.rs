@@ -182,3 +182,91 @@ fn lane_rounding_equals_binary16_rounding_everywhere() {
         );
     }
 }
+
+/// `F16Storage`'s conversions: loading is exact, storing is the saturating
+/// binary16 rounding (checked against `half` with the overflow rule, as
+/// `F16`'s), `store_lane` is store-then-load (NaNs equal), and its own
+/// operators are `F16`'s.
+#[test]
+fn f16_storage_loads_exactly_and_stores_rounded_once() {
+    use snn_kernels::{F16Storage, Real};
+    for bits in 0..=u16::MAX {
+        let lane = F16Storage::from_bits(bits).to_lane();
+        let theirs = half::f16::from_bits(bits).to_f32();
+        assert!(
+            lane.to_bits() == theirs.to_bits() || lane.is_nan() && theirs.is_nan(),
+            "loading {bits:#06x}"
+        );
+        assert_eq!(<F16Storage as Real>::FORMAT.bits, 16);
+    }
+    let check_store = |bits: u32| {
+        let x = f32::from_bits(bits);
+        let stored = F16Storage::from_lane(x);
+        let kept = F16Storage::store_lane(x);
+        if x.is_nan() {
+            assert!(stored.is_nan() && kept.is_nan(), "{bits:#x}: NaN stays NaN");
+            // quiet: the top fraction bit is set
+            assert_eq!(stored.to_bits() & 0x0200, 0x0200, "{bits:#x}: quiet NaN");
+        } else {
+            assert_eq!(
+                stored.to_bits(),
+                expected(x),
+                "storing {x:e} ({bits:#010x})"
+            );
+            assert_eq!(
+                kept.to_bits(),
+                stored.to_lane().to_bits(),
+                "store_lane {x:e} ({bits:#010x})"
+            );
+        }
+    };
+    let mut bits = 0u32;
+    while bits < u32::MAX - 4099 {
+        check_store(bits);
+        bits += 4099;
+    }
+    for h in 0..=u16::MAX {
+        let x = half::f16::from_bits(h).to_f32().to_bits();
+        for delta in [0u32, 1, 0xfff, 0x1000, 0x1001, 0x1fff] {
+            check_store(x.wrapping_add(delta));
+            check_store(x.wrapping_sub(delta));
+        }
+    }
+    // hand-picked: saturation, infinities, a tie to even, subnormals
+    let store = |x: f32| F16Storage::from_lane(x).to_bits();
+    assert_eq!(store(65519.99), 0x7bff);
+    assert_eq!(store(65520.0), 0x7bff, "finite overflow saturates");
+    assert_eq!(store(-1e30), 0xfbff);
+    assert_eq!(store(f32::INFINITY), 0x7c00, "infinity stays");
+    assert_eq!(store(f32::NEG_INFINITY), 0xfc00);
+    assert_eq!(store(1.0 + 2f32.powi(-11)), 0x3c00, "tie to even");
+    assert_eq!(store(2f32.powi(-24)), 0x0001);
+    assert_eq!(
+        store(2f32.powi(-25)),
+        0x0000,
+        "half the smallest subnormal ties to 0"
+    );
+    assert_eq!(store(-0.0), 0x8000);
+    // the operators (outside the passes) are F16's
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..100_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let (a, b) = (state as u16, (state >> 16) as u16);
+        let (sa, sb) = (F16Storage::from_bits(a), F16Storage::from_bits(b));
+        let (fa, fb) = (F16::from_bits(a), F16::from_bits(b));
+        for (ours, theirs) in [
+            (sa + sb, fa + fb),
+            (sa - sb, fa - fb),
+            (sa * sb, fa * fb),
+            (sa / sb, fa / fb),
+            (-sa, -fa),
+        ] {
+            assert!(
+                ours.to_bits() == theirs.to_bits() || ours.is_nan() && theirs.is_nan(),
+                "{a:#06x} op {b:#06x}"
+            );
+        }
+    }
+}

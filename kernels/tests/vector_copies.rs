@@ -1,5 +1,5 @@
 //! The fused passes' specialised copies against their generic copy, bit for
-//! bit (NaNs equal), for every model configuration, f32 and F16.
+//! bit (NaNs equal), for every model configuration, f32, F16 and F16Storage.
 //!
 //! A layer whose `CHUNK` is at least 64 runs one copy of its loops per model
 //! configuration, and in optimised builds on x86-64 that copy is compiled
@@ -19,7 +19,7 @@ use common::{param_range, Bits, Rng};
 use snn_kernels::layer::{instruction_set, InputGrads, Layer, OutputGrads, Param, Saved};
 use snn_kernels::model::Model;
 use snn_kernels::models::*;
-use snn_kernels::{Real, F16};
+use snn_kernels::{F16Storage, Real, F16};
 
 const STEPS: usize = 6;
 const BATCH: usize = 2;
@@ -140,6 +140,7 @@ macro_rules! models {
         fn $test() {
             compare::<$model, f32>(concat!(stringify!($model), " f32"));
             compare::<$model, F16>(concat!(stringify!($model), " f16"));
+            compare::<$model, F16Storage>(concat!(stringify!($model), " f16-storage"));
         }
     )*};
 }

@@ -22,7 +22,8 @@ commands:
 
 options of check:
   --quick             random and awkward data only (a quarter of the cases)
-  --precision P       f16, f32, f64 or all (default: f32 and f16)
+  --precision P       f16, f32, f64, f16-storage or all (default: f32, f16
+                      and f16-storage)
   --model NAME        only this model; repeat for several (leaky, synaptic,
                       alpha, lapicque, rleaky, rleaky_all_to_all, rsynaptic,
                       rsynaptic_all_to_all)
@@ -109,10 +110,16 @@ pub fn parse_plan(args: &[String]) -> Result<Plan, String> {
                     "f16" => vec![Precision::F16],
                     "f32" => vec![Precision::F32],
                     "f64" => vec![Precision::F64],
-                    "all" => vec![Precision::F32, Precision::F16, Precision::F64],
+                    "f16-storage" => vec![Precision::F16Storage],
+                    "all" => vec![
+                        Precision::F32,
+                        Precision::F16,
+                        Precision::F64,
+                        Precision::F16Storage,
+                    ],
                     other => {
                         return Err(format!(
-                            "unknown precision `{other}` (f16, f32, f64 or all)"
+                            "unknown precision `{other}` (f16, f32, f64, f16-storage or all)"
                         ))
                     }
                 }
@@ -264,7 +271,7 @@ mod tests {
             panic!("accepted")
         };
         assert_eq!(plan.seed, u64::MAX);
-        assert_eq!(plan.precisions.len(), 3);
+        assert_eq!(plan.precisions.len(), 4);
         assert_eq!(plan.kinds.len(), 2);
         assert_eq!(plan.models.len(), ModelSpec::all().len());
         let Ok(Command::Fixtures { dir }) = parse(&args(&["fixtures", "--dir", "some/dir"])) else {

@@ -6,7 +6,7 @@
 use snn_kernels::layer::{Layer, Param};
 use snn_kernels::model::Model;
 use snn_kernels::surrogate::{Heaviside, Surrogate};
-use snn_kernels::{Real, F16};
+use snn_kernels::{F16Storage, Real, F16};
 use snn_reference::checker::vectors::{cases, Plan};
 use snn_reference::checker::{with_kernel_types, KernelVisitor};
 use snn_reference::{Case, ModelSpec, Precision};
@@ -22,6 +22,7 @@ impl KernelVisitor for Build<'_> {
             Precision::F16 => build::<M, F16>(model, self.0),
             Precision::F32 => build::<M, f32>(model, self.0),
             Precision::F64 => build::<M, f64>(model, self.0),
+            Precision::F16Storage => build::<M, F16Storage>(model, self.0),
         }
     }
 }
@@ -48,7 +49,12 @@ fn build<M: Model, T: Real<Mask = bool>>(model: M, case: &Case) -> Result<(), St
 #[test]
 fn every_generated_parameter_set_is_accepted_by_the_kernels() {
     let plan = Plan {
-        precisions: vec![Precision::F32, Precision::F16, Precision::F64],
+        precisions: vec![
+            Precision::F32,
+            Precision::F16,
+            Precision::F16Storage,
+            Precision::F64,
+        ],
         ..Plan::default()
     };
     let all = cases(&plan);

@@ -251,6 +251,7 @@ where
         }
     });
     let at = StepIn::new(&p, &prev, &x, &spike);
+    // f32 and f16 store the step's exact results (`BackIn::next_is_exact`)
     let back = BackIn::new(&next, grad_spike, &grad_next);
     let g = model.step_backward::<Rec<P>, TemplateSurrogate>(&at, &back);
     let grad_sums = (0..M::PREPARED.len())

@@ -94,7 +94,7 @@ where
         let layer = self.layer;
         let model = layer.configured::<CONFIG>();
         let full = layer.neurons / CHUNK * CHUNK;
-        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
+        let mut scalar_sums: Params<T::Lane> = [no_gradient(); MAX_PARAMS];
         for m0 in (0..full).step_by(CHUNK) {
             self.chunk::<CHUNK>(model, m0, 0, &mut scalar_sums);
         }
@@ -121,7 +121,7 @@ where
     /// Rows narrower than a chunk, one neuron at a time, compiled once per
     /// gradient variant (not per configuration).
     #[inline(never)]
-    fn tail(&mut self, full: usize, scalar_sums: &mut Params<T>) {
+    fn tail(&mut self, full: usize, scalar_sums: &mut Params<T::Lane>) {
         for m in full..self.layer.neurons {
             self.chunk::<1>(self.layer.model, m, 0, scalar_sums);
         }
@@ -135,7 +135,7 @@ where
         model: M,
         m0: usize,
         done: usize,
-        scalar_sums: &mut Params<T>,
+        scalar_sums: &mut Params<T::Lane>,
     ) {
         let pass = (self.steps, self.saved, self.grads);
         let wanted = self.wanted;
@@ -228,7 +228,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         chunk: (usize, usize),
         pass: (usize, &Saved<'_, T>, &OutputGrads<'_, T>),
         out: &mut InputGrads<'_, '_, T>,
-        scalar_sums: &mut Params<T>,
+        scalar_sums: &mut Params<T::Lane>,
         wanted: G,
     ) {
         let (steps, saved, grads) = pass;
@@ -240,7 +240,9 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let prepared = self.prepare_chunk::<W>(model, m0);
         let constants = self.lane_constants();
         // gradients carried from step to step and summed over steps stay
-        // lanes (`T::Lane`: the same arithmetic, unpacked)
+        // lanes, rounded as they would be stored (`T::store_lane`) when they
+        // cross a step; the sums over batch rows are lanes, rounded once
+        // when a parameter gradient is written
         let mut row_sums = [lane_none; MAX_PREPARED];
         let mut grad_in = [zero; MAX_INPUTS];
         for b in 0..self.batch {
@@ -269,9 +271,11 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                         row(saved.states[k], at)
                     }
                 });
-                // models that do not read the inputs backward get zeros
+                // models that do not read the inputs backward get zeros,
+                // unless the stored states are not the steps' exact results
+                // (then every model recomputes from the inputs)
                 let ins: [&[T; W]; MAX_INPUTS] = core::array::from_fn(|k| {
-                    if model.backward_reads_inputs() {
+                    if model.backward_reads_inputs() || !T::STORES_EXACT_STEP_RESULTS {
                         row(saved.inputs[k.min(M::INPUTS.len() - 1)], at)
                     } else {
                         &zero
@@ -302,26 +306,28 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
                     let x: Inputs<T::Lane> = core::array::from_fn(|k| ins[k][i].to_lane());
                     // with no loss on the states nothing is added (adding -0
                     // would change nothing but the speed)
+                    // (the sum is a stored value in the single-step API)
                     let grad_next: States<T::Lane> = core::array::from_fn(|k| {
                         if wanted.state_grads() {
-                            carry[k][i] + ext[k][i].to_lane()
+                            T::store_lane(carry[k][i] + ext[k][i].to_lane())
                         } else {
                             carry[k][i]
                         }
                     });
                     let spike = Self::spike_fn(constants, self.noise(true, t, row0 + i));
                     let at = StepIn::new(&p, &before, &x, &spike);
-                    let back = BackIn::new(&after, grad_spk[i].to_lane(), &grad_next);
+                    let back = BackIn::new(&after, grad_spk[i].to_lane(), &grad_next)
+                        .with_next_exact(T::STORES_EXACT_STEP_RESULTS);
                     let g = model.step_backward::<T::Lane, S>(&at, &back);
                     for k in 0..M::STATES.len() {
-                        carry[k][i] = g.prev[k];
+                        carry[k][i] = T::store_lane(g.prev[k]);
                     }
                     for k in 0..M::INPUTS.len() {
                         grad_in_rows[k][i] = T::from_lane(g.inputs[k]);
                     }
                     if wanted.param_grads() {
                         for k in 0..M::PREPARED.len() {
-                            step_sums[k][i] = step_sums[k][i] + g.prepared[k];
+                            step_sums[k][i] = T::store_lane(step_sums[k][i] + g.prepared[k]);
                         }
                     }
                 }
@@ -341,8 +347,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         }
         if wanted.param_grads() {
             for i in done..W {
-                let per_neuron: Prepared<T> =
-                    core::array::from_fn(|k| T::from_lane(row_sums[k][i]));
+                let per_neuron: Prepared<T::Lane> = core::array::from_fn(|k| row_sums[k][i]);
                 self.finish_neuron(model, m0 + i, &per_neuron, scalar_sums, out.params);
             }
         }

@@ -27,6 +27,11 @@
 //! gradient is the sum of the per-neuron results in order `m = 0, 1, ...`.
 //! Every sum starts with its first term: accumulators start at `-0`, the
 //! identity of IEEE addition (`-0 + x = x` for every `x`, including `±0`).
+//! The per-element sums over the steps and the state gradients carried from
+//! step to step are rounded as they would be stored ([`Real::store_lane`]);
+//! the sums over batch rows and neurons and the chain rule are computed in
+//! [`Real::Lane`] and rounded to `T` once, when a gradient is written (for
+//! `F16Storage`: binary32, then binary16; `docs/semantics.md`).
 //!
 //! # The code, by job
 //! - this module: the [`Layer`] type, its constructor and accessors, and the
@@ -77,7 +82,7 @@ pub use simd::{specialize_baseline, specialize_for_cpu};
 
 use crate::error::Error;
 use crate::model::{
-    zeros, Model, Params, Specialized, MAX_INPUTS, MAX_PARAMS, MAX_PREPARED, MAX_STATES,
+    zeros, Model, Params, Prepared, Specialized, MAX_INPUTS, MAX_PARAMS, MAX_PREPARED, MAX_STATES,
 };
 use crate::real::Real;
 use crate::rng;
@@ -235,7 +240,8 @@ pub struct Layer<
 > {
     model: M,
     surrogate: S,
-    constants: SurrogateConstants<T>,
+    /// The surrogate's constants in the form the passes compute in.
+    constants: SurrogateConstants<T::Lane>,
     seed: u32,
     batch: usize,
     neurons: usize,
@@ -327,10 +333,12 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>> Layer<'p, M, S, T> {
             }
             all[k] = *param;
         }
-        let constants = constants_in::<T, S>(&surrogate);
+        // rounded directly to the precision the passes compute in (binary32
+        // for F16Storage; for the other types the same value as in `T`)
+        let constants = constants_in::<T::Lane, S>(&surrogate);
         for (k, &c) in constants.iter().enumerate().take(S::CONSTANTS.len()) {
             // finite: |c| < inf is false for NaN and for infinities
-            if !c.abs().lt(T::constant(f64::INFINITY)) {
+            if !c.abs().lt(T::Lane::constant(f64::INFINITY)) {
                 return Err(Error::InvalidSurrogate {
                     surrogate: S::NAME,
                     constant: S::CONSTANTS[k],
@@ -445,6 +453,20 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
         raw
     }
 
+    /// The raw parameters of neuron `m` as lanes (exact).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn lane_params(&self, m: usize) -> Params<T::Lane> {
+        self.raw_params(m).map(T::to_lane)
+    }
+
+    /// The prepared constants of neuron `m`, computed in lanes from the
+    /// stored parameters ([`Model::prepare`] in `T::Lane`: binary32 for
+    /// F16Storage; the same arithmetic as `T` for the other types).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn lane_prepared(&self, model: M, m: usize) -> Prepared<T::Lane> {
+        model.prepare(&self.lane_params(m))
+    }
+
     /// The surrogate's random number for `(step, element)` when the
     /// surrogate is stochastic and the pass needs it, else zero.
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -466,7 +488,7 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     /// The surrogate's constants in the form the loops compute in.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn lane_constants(&self) -> SurrogateConstants<T::Lane> {
-        self.constants.map(T::to_lane)
+        self.constants
     }
 
     /// Runs a fused pass: one copy per model configuration for wide chunks
@@ -492,15 +514,15 @@ impl<'p, M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize>
     }
 
     /// The prepared constants of neurons `m0..m0 + W`, one array per
-    /// constant, as lanes (computed in `T`).
+    /// constant, computed in lanes ([`Layer::lane_prepared`]).
     #[allow(clippy::needless_range_loop)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn prepare_chunk<const W: usize>(&self, model: M, m0: usize) -> [[T::Lane; W]; MAX_PREPARED] {
         let mut prepared = [[T::Lane::zero(); W]; MAX_PREPARED];
         for i in 0..W {
-            let p = model.prepare(&self.raw_params(m0 + i));
+            let p = self.lane_prepared(model, m0 + i);
             for k in 0..M::PREPARED.len() {
-                prepared[k][i] = p[k].to_lane();
+                prepared[k][i] = p[k];
             }
         }
         prepared

@@ -31,12 +31,13 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         )?;
         self.check_param_grads(grad_params)?;
         let n = self.elements();
-        let mut scalar_sums: Params<T> = [no_gradient(); MAX_PARAMS];
+        // in lanes, as the fused backward pass sums (see `finish_neuron`)
+        let mut scalar_sums: Params<T::Lane> = [no_gradient(); MAX_PARAMS];
         for m in 0..self.neurons {
-            let mut per_neuron: Prepared<T> = [no_gradient(); MAX_PREPARED];
+            let mut per_neuron: Prepared<T::Lane> = [no_gradient(); MAX_PREPARED];
             for b in 0..self.batch {
                 for (k, sum) in per_neuron.iter_mut().enumerate().take(M::PREPARED.len()) {
-                    *sum = *sum + param_accumulator[k * n + b * self.neurons + m];
+                    *sum = *sum + param_accumulator[k * n + b * self.neurons + m].to_lane();
                 }
             }
             self.finish_neuron(self.model, m, &per_neuron, &mut scalar_sums, grad_params);
@@ -46,36 +47,41 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
     }
 
     /// The chain rule through `prepare` for neuron `m`, then the per-neuron
-    /// outputs, or the running scalar sums.
+    /// outputs, or the running scalar sums. Computed in lanes (binary32 for
+    /// F16Storage, the type's own arithmetic otherwise) from the stored
+    /// parameters and the lane sums `grad_prepared`; a per-neuron gradient
+    /// is rounded to `T` once, when it is written.
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn finish_neuron(
         &self,
         model: M,
         m: usize,
-        grad_prepared: &Prepared<T>,
-        scalar_sums: &mut Params<T>,
+        grad_prepared: &Prepared<T::Lane>,
+        scalar_sums: &mut Params<T::Lane>,
         out: &mut [&mut [T]],
     ) {
         if out.is_empty() {
             return;
         }
-        let raw_grads = model.prepare_backward(&self.raw_params(m), grad_prepared);
+        let raw_grads = model.prepare_backward(&self.lane_params(m), grad_prepared);
         for k in 0..M::PARAMS.len() {
             if out[k].is_empty() {
                 continue;
             }
             if self.params[k].is_per_neuron() {
-                out[k][m] = raw_grads[k];
+                out[k][m] = T::from_lane(raw_grads[k]);
             } else {
                 scalar_sums[k] = scalar_sums[k] + raw_grads[k];
             }
         }
     }
 
-    pub(super) fn write_scalar_grads(&self, scalar_sums: &Params<T>, out: &mut [&mut [T]]) {
+    /// Writes the scalar parameters' gradients: the lane sums over the
+    /// neurons, rounded to `T` once.
+    pub(super) fn write_scalar_grads(&self, scalar_sums: &Params<T::Lane>, out: &mut [&mut [T]]) {
         for (k, grads) in out.iter_mut().enumerate() {
             if !grads.is_empty() && !self.params[k].is_per_neuron() {
-                grads[0] = scalar_sums[k];
+                grads[0] = T::from_lane(scalar_sums[k]);
             }
         }
     }

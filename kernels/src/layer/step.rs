@@ -32,10 +32,7 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let constants = self.lane_constants();
         for element in 0..n {
             // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
-            let p = self
-                .model
-                .prepare(&self.raw_params(element % self.neurons))
-                .map(T::to_lane);
+            let p = self.lane_prepared(self.model, element % self.neurons);
             let (prev, ins): (States<T::Lane>, Inputs<T::Lane>) =
                 (gather(state, element), gather(inputs, element));
             let noise = self.noise(T::SURROGATE_IN_FORWARD, step, element);
@@ -100,17 +97,15 @@ impl<M: Model, S: Surrogate, T: Real<Mask = bool>, const CHUNK: usize> Layer<'_,
         let constants = self.lane_constants();
         for element in 0..n {
             // computed in lanes (`T::Lane`: the same arithmetic, unpacked)
-            let p = self
-                .model
-                .prepare(&self.raw_params(element % self.neurons))
-                .map(T::to_lane);
+            let p = self.lane_prepared(self.model, element % self.neurons);
             let (prev_state, next_state): (States<T::Lane>, States<T::Lane>) =
                 (gather(prev, element), gather(next, element));
             let (grad_next, ins): (States<T::Lane>, Inputs<T::Lane>) =
                 (gather(grad_state, element), gather(inputs, element));
             let spike = Self::spike_fn(constants, self.noise(true, step, element));
             let at = StepIn::new(&p, &prev_state, &ins, &spike);
-            let back = BackIn::new(&next_state, grad_spikes[element].to_lane(), &grad_next);
+            let back = BackIn::new(&next_state, grad_spikes[element].to_lane(), &grad_next)
+                .with_next_exact(T::STORES_EXACT_STEP_RESULTS);
             let g = self.model.step_backward::<T::Lane, S>(&at, &back);
             for (k, value) in g.prev.iter().enumerate().take(M::STATES.len()) {
                 grad_state[k][element] = T::from_lane(*value);

@@ -214,21 +214,25 @@ pub(crate) fn charge_and_fire<T: Real, S: Surrogate>(
 }
 
 /// [`charge_and_fire`] again for the backward pass, from the states before
-/// and after the step: with the reset delayed the saved membrane `mem_next`
-/// is the membrane before firing (the charge is not recomputed); otherwise
+/// and after the step: with the reset delayed and the saved membrane
+/// `mem_next` the step's exact result (`next_is_exact`, see
+/// [`BackIn::next_is_exact`](crate::model::BackIn::next_is_exact)), it is
+/// the membrane before firing (the charge is not recomputed); otherwise
 /// `charge(r)` recomputes it.
+#[allow(clippy::too_many_arguments)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn refire<T: Real, S: Surrogate>(
     config: ResetConfig,
     mem_prev: T,
     mem_next: T,
+    next_is_exact: bool,
     threshold: T,
     graded: Option<T>,
     spike: &SpikeFn<T>,
     charge: impl FnOnce(T) -> T,
 ) -> Membrane<T> {
     let r = reset_signal(mem_prev, threshold);
-    let before_firing = if config.reset_delay {
+    let before_firing = if config.reset_delay && next_is_exact {
         mem_next
     } else {
         charge(r)

@@ -112,6 +112,7 @@ impl Model for Leaky {
             self.0,
             mem_prev,
             next[MEM],
+            back.next_is_exact,
             threshold,
             g,
             spike,

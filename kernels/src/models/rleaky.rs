@@ -117,13 +117,22 @@ impl<T: Real> Core<T> {
     }
 
     /// The step again for its backward pass, from the saved `mem[t]` (and
-    /// the inputs when the reset is immediate).
+    /// the inputs when the reset is immediate or `mem[t]` is not the step's
+    /// exact result).
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn refire<S: Surrogate>(&self, mem_next: T, x: T, rec: T, spike: &SpikeFn<T>) -> Membrane<T> {
+    fn refire<S: Surrogate>(
+        &self,
+        mem_next: T,
+        next_is_exact: bool,
+        x: T,
+        rec: T,
+        spike: &SpikeFn<T>,
+    ) -> Membrane<T> {
         refire::<T, S>(
             self.config,
             self.mem_prev,
             mem_next,
+            next_is_exact,
             self.threshold,
             None,
             spike,
@@ -199,7 +208,13 @@ impl Model for RLeaky {
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
         let spk_prev = prev[SPK];
         // the spike is an output and the next step's recurrent input
-        let m = core.refire::<S>(next[MEM], inputs[X], spk_prev * p[V], spike);
+        let m = core.refire::<S>(
+            next[MEM],
+            back.next_is_exact,
+            inputs[X],
+            spk_prev * p[V],
+            spike,
+        );
         let grad_spk = grad_spike + grad_next[SPK];
         let g = core.backward::<S>(&m, spike, grad_spk, grad_next[MEM]);
         let mut grads = StepGrads::none();
@@ -248,7 +263,7 @@ impl Model for RLeakyAllToAll {
         let (next, grad_spike, grad_next) = back.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = Core::new(self.0, p[B], p[THRESHOLD], prev[MEM]);
-        let m = core.refire::<S>(next[MEM], inputs[X], inputs[REC], spike);
+        let m = core.refire::<S>(next[MEM], back.next_is_exact, inputs[X], inputs[REC], spike);
         let g = core.backward::<S>(&m, spike, grad_spike, grad_next[MEM]);
         let mut grads = StepGrads::none();
         grads.prev[MEM] = g.mem_prev;

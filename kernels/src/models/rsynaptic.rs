@@ -13,7 +13,8 @@
 //!
 //! Recurrence: [`RSynaptic`] one-to-one (`rec[t] = spk[t-1]·V`, `spk` a
 //! state) or [`RSynapticAllToAll`] (`rec` an input stream), as for RLeaky.
-//! The backward pass never reads `x` or `rec`.
+//! The backward pass does not read `x` or `rec` when the saved states are
+//! the step's exact results (it recomputes `syn[t]` from them otherwise).
 
 use super::synaptic::SynapticStep;
 use crate::model::{
@@ -94,7 +95,7 @@ impl Model for RSynaptic {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let (p, prev, _, spike) = at.parts();
+        let (p, prev, inputs, spike) = at.parts();
         let (next, grad_spike, grad_next) = back.parts();
         use one_to_one::{input::X, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
@@ -102,8 +103,9 @@ impl Model for RSynaptic {
         let grad_spk = grad_spike + grad_next[SPK];
         let g = core.backward::<S>(
             self.0,
-            next[SYN],
-            next[MEM],
+            (next[SYN], next[MEM], back.next_is_exact),
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + prev[SPK] * p[V],
             spike,
             grad_spk,
             grad_next[SYN],
@@ -159,14 +161,15 @@ impl Model for RSynapticAllToAll {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let (p, prev, _, spike) = at.parts();
+        let (p, prev, inputs, spike) = at.parts();
         let (next, grad_spike, grad_next) = back.parts();
         use all_to_all::{input::*, prepared::*, state::*};
         let core = SynapticStep::new(p[A], p[B], p[THRESHOLD], prev[SYN], prev[MEM]);
         let g = core.backward::<S>(
             self.0,
-            next[SYN],
-            next[MEM],
+            (next[SYN], next[MEM], back.next_is_exact),
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X] + inputs[REC],
             spike,
             grad_spike,
             grad_next[SYN],

@@ -20,8 +20,10 @@
 //! second branch's contribution first, then the first's
 //! (`docs/semantics.md`, "Models").
 //!
-//! The backward pass never reads `x`: `syn[t]` is saved, and the membrane
-//! before firing is recomputed from it.
+//! The backward pass does not read `x` when the saved states are the
+//! step's exact results: `syn[t]` is saved, and the membrane before firing
+//! is recomputed from it. Otherwise (`F16Storage`) it recomputes `syn[t]`
+//! from `syn[t-1]` and `x` too.
 
 use super::common::{
     charge_reset_backward, fire_and_reset, fire_and_reset_backward, refire, reset_signal,
@@ -125,24 +127,34 @@ impl<T: Real> SynapticStep<T> {
     }
 
     /// The gradients of one step from the saved `syn[t]` and `mem[t]`,
-    /// `dL/d spk[t]` and `dL/d state[t]` (the inputs are not read).
+    /// `dL/d spk[t]` and `dL/d state[t]`. When the saved states are the
+    /// step's exact results (`next_is_exact`) the inputs are not read;
+    /// otherwise `syn[t]` and the membrane before firing are recomputed
+    /// from the previous states and `current` (the inputs), as the forward
+    /// pass computed them.
     #[allow(clippy::too_many_arguments)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn backward<S: Surrogate>(
         &self,
         config: ResetConfig,
-        syn: T,
-        mem_next: T,
+        (syn_next, mem_next, next_is_exact): (T, T, bool),
+        current: impl Fn(T) -> T,
         spike: &SpikeFn<T>,
         grad_spike: T,
         grad_syn_next: T,
         grad_mem_next: T,
     ) -> SynapticGrads<T> {
         let (b, threshold, mem_prev) = (self.b, self.threshold, self.mem_prev);
+        let syn = if next_is_exact {
+            syn_next
+        } else {
+            self.update(&current).0
+        };
         let m = refire::<T, S>(
             config,
             mem_prev,
             mem_next,
+            next_is_exact,
             threshold,
             None,
             spike,
@@ -268,12 +280,13 @@ impl Model for Synaptic {
         at: &StepIn<'_, T>,
         back: &BackIn<'_, T>,
     ) -> StepGrads<T> {
-        let (p, prev, _, spike) = at.parts();
+        let (p, prev, inputs, spike) = at.parts();
         let (next, grad_spike, grad_next) = back.parts();
         let g = self.core(p, prev).backward::<S>(
             self.0,
-            next[SYN],
-            next[MEM],
+            (next[SYN], next[MEM], back.next_is_exact),
+            #[cfg_attr(not(debug_assertions), inline(always))]
+            |leak| leak + inputs[X],
             spike,
             grad_spike,
             grad_next[SYN],

@@ -315,6 +315,11 @@ impl Real for F16 {
     fn from_lane(lane: F16Lane) -> Self {
         lane.into()
     }
+    /// The identity: lanes already hold binary16 values.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn store_lane(lane: F16Lane) -> F16Lane {
+        lane
+    }
     /// Compiled for several instruction sets (see `layer::simd`): binary16
     /// passes are compute-bound.
     #[cfg_attr(not(debug_assertions), inline(always))]

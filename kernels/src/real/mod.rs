@@ -13,11 +13,13 @@
 
 mod f16;
 mod f16_lane;
+mod f16_storage;
 mod f32;
 mod f64;
 
 pub use self::f16::F16;
 pub use self::f16_lane::{round_to_binary16, F16Lane};
+pub use self::f16_storage::F16Storage;
 
 use core::fmt::Debug;
 use core::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Shl, Shr, Sub};
@@ -142,7 +144,8 @@ impl_word!(u16, u32, u64);
 /// Semantics for numbers: IEEE 754 round to nearest even, one rounding per
 /// operation, no fused multiply-add, gradual underflow. Implementations:
 /// `f32`, `f64` and [`F16`] (binary16 whose finite overflow saturates to
-/// ±65504 as on the IPU; see its docs).
+/// ±65504 as on the IPU; see its docs), and [`F16Storage`] (binary16
+/// storage, whose layer passes compute in binary32).
 pub trait Real:
     Copy
     + Debug
@@ -159,10 +162,12 @@ pub trait Real:
     /// The precision elementary functions are computed in: `f32` for `F16`
     /// and `f32`, `f64` for `f64`. Its own `Wide` is itself.
     type Wide: Real<Wide = Self::Wide>;
-    /// The form the fused layer loops compute in, with the same arithmetic
-    /// and the same bits: `Self` for every type but [`F16`], whose values
-    /// are unpacked to [`F16Lane`] (an `f32` holding the binary16 value) once
-    /// per load and packed once per store instead of once per operation.
+    /// The form the layer passes compute in. `Self` for `f32` and `f64`;
+    /// for [`F16`], [`F16Lane`] (an `f32` holding the binary16 value, with
+    /// [`F16`]'s arithmetic and bits), so that values are unpacked once per
+    /// load and packed once per store instead of once per operation; for
+    /// [`F16Storage`], `f32`: its passes compute in binary32 and round to
+    /// binary16 only when a value is stored.
     type Lane: Real<Mask = Self::Mask, Wide = Self::Wide>;
     /// The binary layout.
     const FORMAT: Format;
@@ -170,6 +175,15 @@ pub trait Real:
     /// drivers then give the spike function its surrogate constants and
     /// random number in the forward pass too. False for plain numbers.
     const SURROGATE_IN_FORWARD: bool = false;
+    /// True when a stored value is the step's exact result, so that the
+    /// backward pass may take an intermediate value of a step from the
+    /// stored states after it (the membrane before firing with a delayed
+    /// reset is the stored membrane). False for [`F16Storage`], whose
+    /// steps compute in binary32 and store binary16: its backward pass
+    /// recomputes those values from the stored previous states and the
+    /// inputs (`docs/semantics.md`, "f16-storage"), and the drivers load
+    /// the inputs for every model ([`crate::model::BackIn::next_is_exact`]).
+    const STORES_EXACT_STEP_RESULTS: bool = true;
 
     /// `c` rounded to this type (round to nearest even, directly from `f64`).
     fn constant(c: f64) -> Self;
@@ -195,9 +209,23 @@ pub trait Real:
     fn narrow(wide: Self::Wide) -> Self;
     /// The value as a [`Real::Lane`] (exact).
     fn to_lane(self) -> Self::Lane;
-    /// A [`Real::Lane`] value back in this type (exact: lanes hold values
-    /// of this type).
+    /// A [`Real::Lane`] value stored in this type: exact for every type
+    /// whose lanes hold values of this type (`f32`, `f64`, [`F16`]); for
+    /// [`F16Storage`], the one rounding to binary16.
     fn from_lane(lane: Self::Lane) -> Self;
+
+    /// The lane value as it would be stored: `from_lane(lane).to_lane()`.
+    /// The backward pass passes every value that crosses from one time step
+    /// to the next without being stored in a caller's buffer (the state
+    /// gradients carried back, the per-element sums of the parameter
+    /// gradients) through it, so that the fused passes equal the
+    /// single-step API, which stores those values, bit for bit. The
+    /// identity for `f32`, `f64` and [`F16`]; binary16 rounding for
+    /// [`F16Storage`].
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn store_lane(lane: Self::Lane) -> Self::Lane {
+        Self::from_lane(lane).to_lane()
+    }
 
     /// Runs a fused layer pass: `model.specialize(run)` (one copy per model
     /// configuration) compiled once, for the build's target, by default.

@@ -305,6 +305,16 @@ impl Bits for snn_kernels::F16 {
     }
 }
 
+impl Bits for snn_kernels::F16Storage {
+    const HEX: usize = 6;
+    fn bits(self) -> u64 {
+        self.to_bits().into()
+    }
+    fn value(self) -> f64 {
+        self.to_f64()
+    }
+}
+
 /// Asserts two slices are equal bit for bit (NaNs equal), naming the first
 /// difference.
 pub fn assert_bits_eq<A: Bits, B: Bits>(what: &str, expected: &[A], actual: &[B]) {

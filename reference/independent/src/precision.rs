@@ -1,8 +1,13 @@
-//! The three precisions, and rounding to them, written independently of
-//! the kernels: every value is held as the `f64` it denotes and every
-//! operation is computed in `f64` and rounded once to the precision. For
-//! `+ - * /` of binary16 and binary32 operands this equals true arithmetic
-//! in that format (binary64 has more than `2p + 2` significand bits).
+//! The precisions, and rounding to them, written independently of the
+//! kernels: every value is held as the `f64` it denotes and every operation
+//! is computed in `f64` and rounded once to the precision. For `+ - * /` of
+//! binary16 and binary32 operands this equals true arithmetic in that format
+//! (binary64 has more than `2p + 2` significand bits).
+//!
+//! A precision has a storage format (what inputs, outputs and the values
+//! between time steps are) and an arithmetic format (what a step computes
+//! in). They are the same format for `f16`, `f32` and `f64`; `f16-storage`
+//! stores binary16 and computes in binary32 (`docs/semantics.md`).
 
 use std::fmt;
 
@@ -15,6 +20,9 @@ pub enum Precision {
     F32,
     /// binary64.
     F64,
+    /// binary16 storage (finite overflow saturating to ±65504 when a value
+    /// is stored), binary32 arithmetic inside a step.
+    F16Storage,
 }
 
 impl fmt::Display for Precision {
@@ -24,12 +32,32 @@ impl fmt::Display for Precision {
 }
 
 impl Precision {
-    /// `"f16"`, `"f32"` or `"f64"`.
+    /// `"f16"`, `"f32"`, `"f64"` or `"f16-storage"`.
     pub fn name(self) -> &'static str {
         match self {
             Precision::F16 => "f16",
             Precision::F32 => "f32",
             Precision::F64 => "f64",
+            Precision::F16Storage => "f16-storage",
+        }
+    }
+
+    /// The format values are stored in: binary16 for `f16-storage`, the
+    /// precision itself otherwise. Every method below that describes
+    /// values (rounding, bits, limits) is about this format.
+    pub fn storage(self) -> Precision {
+        match self {
+            Precision::F16Storage => Precision::F16,
+            p => p,
+        }
+    }
+
+    /// The format a step computes in: binary32 for `f16-storage`, the
+    /// precision itself otherwise.
+    pub fn arithmetic(self) -> Precision {
+        match self {
+            Precision::F16Storage => Precision::F32,
+            p => p,
         }
     }
 
@@ -37,63 +65,64 @@ impl Precision {
     /// binary16).
     pub fn wide(self) -> Precision {
         match self {
-            Precision::F16 | Precision::F32 => Precision::F32,
+            Precision::F16 | Precision::F32 | Precision::F16Storage => Precision::F32,
             Precision::F64 => Precision::F64,
         }
     }
 
-    /// Explicit fraction bits.
+    /// Explicit fraction bits (of the storage format).
     pub fn fraction_bits(self) -> i32 {
-        match self {
-            Precision::F16 => 10,
+        match self.storage() {
             Precision::F32 => 23,
             Precision::F64 => 52,
+            _ => 10,
         }
     }
 
     /// The smallest normal exponent.
     fn min_exponent(self) -> i32 {
-        match self {
-            Precision::F16 => -14,
+        match self.storage() {
             Precision::F32 => -126,
             Precision::F64 => -1022,
+            _ => -14,
         }
     }
 
     /// The largest finite value.
     pub fn max(self) -> f64 {
-        match self {
-            Precision::F16 => 65504.0,
+        match self.storage() {
             Precision::F32 => f32::MAX as f64,
             Precision::F64 => f64::MAX,
+            _ => 65504.0,
         }
     }
 
-    /// `x` rounded to this precision, to nearest with ties to even.
-    /// binary16 saturates finite overflow; binary32 overflows to infinity.
+    /// `x` rounded to this precision's storage format, to nearest with ties
+    /// to even. binary16 saturates finite overflow; binary32 overflows to
+    /// infinity.
     pub fn round(self, x: f64) -> f64 {
-        match self {
+        match self.storage() {
             Precision::F64 => x,
             Precision::F32 => x as f32 as f64,
-            Precision::F16 => round_binary16(x),
+            _ => round_binary16(x),
         }
     }
 
     /// The bits of a value of this precision (`x` must be representable).
     pub fn bits(self, x: f64) -> u64 {
-        match self {
+        match self.storage() {
             Precision::F64 => x.to_bits(),
             Precision::F32 => (x as f32).to_bits() as u64,
-            Precision::F16 => binary16_bits(x) as u64,
+            _ => binary16_bits(x) as u64,
         }
     }
 
     /// The value of bits of this precision.
     pub fn from_bits(self, bits: u64) -> f64 {
-        match self {
+        match self.storage() {
             Precision::F64 => f64::from_bits(bits),
             Precision::F32 => f32::from_bits(bits as u32) as f64,
-            Precision::F16 => binary16_value(bits as u16),
+            _ => binary16_value(bits as u16),
         }
     }
 
@@ -116,10 +145,10 @@ impl Precision {
 
     /// Hexadecimal bits, for reports.
     pub fn hex(self, x: f64) -> String {
-        match self {
-            Precision::F16 => format!("{:#06x}", self.bits(x)),
+        match self.storage() {
             Precision::F32 => format!("{:#010x}", self.bits(x)),
             Precision::F64 => format!("{:#018x}", self.bits(x)),
+            _ => format!("{:#06x}", self.bits(x)),
         }
     }
 }

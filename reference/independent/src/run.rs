@@ -195,25 +195,43 @@ fn run_element(case: &Case, prepared: &[f64], b: usize, m: usize) -> ElementRun 
     let n = case.elements();
     let element = b * case.neurons + m;
     let mut tape = Tape::new(case.precision);
-    let prepared: Vec<Var> = prepared.iter().map(|&v| tape.leaf(v)).collect();
+    // the per-element sums of the constants' gradients over the steps are
+    // stored values (`f16-storage` rounds them to binary16 after each step)
+    let prepared: Vec<Var> = prepared
+        .iter()
+        .map(|&v| tape.leaf_summed_in_storage(v))
+        .collect();
     let initial: Vec<Var> = case.initial.iter().map(|s| tape.leaf(s[element])).collect();
     let mut state = initial.clone();
     let (mut inputs, mut spikes, mut states) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..case.steps {
         // this step's uses of the constants and of the previous states
         let p: Vec<Var> = prepared.iter().map(|&v| tape.use_of(v)).collect();
-        let prev: Vec<Var> = state.iter().map(|&v| tape.use_of(v)).collect();
+        let prev: Vec<Var> = state.iter().map(|&v| tape.use_of_stored(v)).collect();
         let x: Vec<Var> = case
             .inputs
             .iter()
             .map(|s| tape.leaf(s[t * n + element]))
             .collect();
         let u = if case.surrogate.is_stochastic() {
-            noise(case.precision, case.seed, t as u32, element as u32)
+            noise(
+                case.precision.arithmetic(),
+                case.seed,
+                t as u32,
+                element as u32,
+            )
         } else {
             0.0
         };
         let (next, spk) = case.model.step(&mut tape, case.surrogate, u, &p, &prev, &x);
+        // what the step stores (rounded to the storage format); the spike
+        // state of one-to-one recurrence is the stored spike itself
+        let spk_stored = tape.store_spike(spk);
+        let next: Vec<Var> = next
+            .iter()
+            .map(|&v| if v == spk { spk_stored } else { tape.store(v) })
+            .collect();
+        let spk = spk_stored;
         inputs.push(x);
         spikes.push(spk);
         states.push(next.clone());
@@ -247,7 +265,16 @@ fn run_sweep(case: &Case, magnitude: bool) -> Outcome {
     let (steps, batch, neurons) = (case.steps, case.batch, case.neurons);
     let n = case.elements();
     let stored = case.stored_states();
-    let p = case.precision;
+    // sums in the arithmetic format; results rounded to the storage format
+    // when written (both the case's precision but for `f16-storage`)
+    let p = case.precision.arithmetic();
+    let store = |x: f64| {
+        if magnitude {
+            x
+        } else {
+            case.precision.round(x)
+        }
+    };
     let sweep = |tape: &Tape, seeds: &[(Var, f64)]| {
         if magnitude {
             tape.backward_magnitude(seeds)
@@ -281,7 +308,7 @@ fn run_sweep(case: &Case, magnitude: bool) -> Outcome {
     };
     for m in 0..neurons {
         // per neuron: the constants from the raw parameters
-        let mut prepare_tape = Tape::new(p);
+        let mut prepare_tape = Tape::new(case.precision);
         let raw: Vec<Var> = (0..case.params.len())
             .map(|k| prepare_tape.leaf(param_at(k, m)))
             .collect();
@@ -315,11 +342,11 @@ fn run_sweep(case: &Case, magnitude: bool) -> Outcome {
                     out.states[k][t * n + element] = e.tape.value(e.states[t][k]);
                 }
                 for (k, &x) in e.inputs[t].iter().enumerate() {
-                    out.grad_inputs[k][t * n + element] = adjoint[x.index()];
+                    out.grad_inputs[k][t * n + element] = store(adjoint[x.index()]);
                 }
             }
             for (k, &v) in e.initial.iter().enumerate() {
-                out.grad_initial[k][element] = adjoint[v.index()];
+                out.grad_initial[k][element] = store(adjoint[v.index()]);
             }
             for (total, &v) in prepared_grads.iter_mut().zip(&e.prepared) {
                 *total = sum(*total, adjoint[v.index()]);
@@ -334,8 +361,14 @@ fn run_sweep(case: &Case, magnitude: bool) -> Outcome {
             if out_k.len() == 1 {
                 out_k[0] = sum(out_k[0], g);
             } else {
-                out_k[m] = g;
+                out_k[m] = store(g);
             }
+        }
+    }
+    // a scalar parameter's gradient: the sum over the neurons, stored once
+    for grads in &mut out.grad_params {
+        if grads.len() == 1 {
+            grads[0] = store(grads[0]);
         }
     }
     out

@@ -16,6 +16,16 @@
 //! - the spike function's derivative is the surrogate, evaluated from the
 //!   incoming adjoint; comparisons, the Heaviside step and detached values
 //!   pass nothing.
+//!
+//! A precision whose storage and arithmetic formats differ (`f16-storage`)
+//! computes every operation and adjoint in the arithmetic format and rounds
+//! to the storage format where a value is stored: [`Tape::store`] (a state
+//! after a step; its adjoint, the gradient flowing into the stored state,
+//! is rounded to storage too), [`Tape::store_spike`] (the spike), the
+//! gradient a step passes back to the previous step's states
+//! ([`Tape::use_of_stored`]), and the per-element sums of a constant's
+//! gradient over the steps ([`Tape::leaf_summed_in_storage`]). For the
+//! other precisions these are the plain operations.
 
 use crate::precision::Precision;
 use crate::surrogates::Surrogate;
@@ -47,6 +57,11 @@ enum Op {
     /// The identity: one use of a value (a step's copy of a state or a
     /// constant), so that its gradient is summed per use.
     Use(Var),
+    /// [`Op::Use`] of a stored value from the previous step: the gradient
+    /// passed back is rounded to the storage format.
+    UseStored(Var),
+    /// The value rounded to the storage format (the identity backward).
+    Store(Var),
     /// `clamp(x, 0, 1)`.
     Clamp01(Var),
     /// `ln x`.
@@ -63,6 +78,10 @@ enum Op {
 struct Node {
     op: Op,
     value: f64,
+    /// The format this value's adjoint is rounded to after each
+    /// contribution (the arithmetic format, or the storage format for
+    /// stored gradients).
+    adjoint: Precision,
 }
 
 /// The tape.
@@ -73,12 +92,19 @@ pub struct Tape {
 }
 
 impl Tape {
-    /// An empty tape computing in `precision`.
+    /// An empty tape computing in `precision` (in its arithmetic format,
+    /// see [`Precision::arithmetic`]).
     pub fn new(precision: Precision) -> Tape {
         Tape {
             precision,
             nodes: Vec::new(),
         }
+    }
+
+    /// True when values are stored in another format than they are
+    /// computed in.
+    fn split(&self) -> bool {
+        self.precision.storage() != self.precision.arithmetic()
     }
 
     /// The precision.
@@ -102,11 +128,59 @@ impl Tape {
     }
 
     fn push(&mut self, op: Op, value: f64) -> Var {
-        self.nodes.push(Node {
-            op,
-            value: self.precision.round(value),
-        });
+        let arithmetic = self.precision.arithmetic();
+        self.push_in(op, arithmetic.round(value), arithmetic)
+    }
+
+    fn push_in(&mut self, op: Op, value: f64, adjoint: Precision) -> Var {
+        self.nodes.push(Node { op, value, adjoint });
         Var(self.nodes.len() - 1)
+    }
+
+    /// A leaf whose adjoint is rounded to the storage format after each
+    /// contribution: a prepared constant of one element, whose gradient is
+    /// summed over the steps into a stored accumulator.
+    pub fn leaf_summed_in_storage(&mut self, value: f64) -> Var {
+        let p = self.precision;
+        self.push_in(Op::Leaf, p.arithmetic().round(value), p.storage())
+    }
+
+    /// `a` as stored after a step: rounded to the storage format; its
+    /// adjoint (the gradient flowing into the stored state: the loss on it
+    /// plus what the next step passes back) is rounded to storage too.
+    /// `a` itself where storage and arithmetic are one format.
+    pub fn store(&mut self, a: Var) -> Var {
+        if !self.split() {
+            return a;
+        }
+        let p = self.precision;
+        self.push_in(Op::Store(a), p.storage().round(self.value(a)), p.storage())
+    }
+
+    /// The spike `a` as stored: rounded to the storage format; its adjoint
+    /// (the given spike gradient plus, for one-to-one recurrence, what the
+    /// next step passes back) is summed in the arithmetic format, inside
+    /// the step. `a` itself where storage and arithmetic are one format.
+    pub fn store_spike(&mut self, a: Var) -> Var {
+        if !self.split() {
+            return a;
+        }
+        let p = self.precision;
+        self.push_in(
+            Op::Store(a),
+            p.storage().round(self.value(a)),
+            p.arithmetic(),
+        )
+    }
+
+    /// One use of `a`, a value stored by the previous step (or an initial
+    /// state): the gradient this step passes back to it is rounded to the
+    /// storage format. [`Tape::use_of`] where the formats are one.
+    pub fn use_of_stored(&mut self, a: Var) -> Var {
+        if !self.split() {
+            return self.use_of(a);
+        }
+        self.push(Op::UseStored(a), self.value(a))
     }
 
     /// An input (already a value of the precision: it is rounded anyway).
@@ -165,7 +239,7 @@ impl Tape {
 
     /// `ln a` (the reference's own logarithm).
     pub fn ln(&mut self, a: Var) -> Var {
-        let y = crate::elementary::ln(self.precision, self.value(a));
+        let y = crate::elementary::ln(self.precision.arithmetic(), self.value(a));
         self.push(Op::Ln(a), y)
     }
 
@@ -209,17 +283,32 @@ impl Tape {
         let p = if magnitude {
             Precision::F64
         } else {
-            self.precision
+            self.precision.arithmetic()
+        };
+        let storage = if magnitude {
+            Precision::F64
+        } else {
+            self.precision.storage()
         };
         let mut adjoint: Vec<Option<f64>> = vec![None; self.nodes.len()];
+        let nodes = &self.nodes;
         let add = |adjoint: &mut Vec<Option<f64>>, v: Var, contribution: f64| {
             let contribution = if magnitude {
                 contribution.abs()
             } else {
                 contribution
             };
-            let sum = adjoint[v.0].unwrap_or(-0.0) + contribution;
-            adjoint[v.0] = Some(p.round(sum));
+            // the sum is a binary operation of the arithmetic format, rounded
+            // to it; an adjoint kept in the storage format (`f16-storage`) is
+            // that result rounded again, once, to storage (`docs/semantics.md`:
+            // "the binary32 sum ..., rounded once"); one rounding otherwise
+            let sum = p.round(adjoint[v.0].unwrap_or(-0.0) + contribution);
+            let rounding = if magnitude {
+                Precision::F64
+            } else {
+                nodes[v.0].adjoint
+            };
+            adjoint[v.0] = Some(rounding.round(sum));
         };
         for &(v, g) in seeds {
             add(&mut adjoint, v, g);
@@ -250,7 +339,8 @@ impl Tape {
                     add(&mut adjoint, b, p.round(-g * q_over_b));
                 }
                 Op::Neg(a) => add(&mut adjoint, a, -g),
-                Op::Use(a) => add(&mut adjoint, a, g),
+                Op::Use(a) | Op::Store(a) => add(&mut adjoint, a, g),
+                Op::UseStored(a) => add(&mut adjoint, a, storage.round(g)),
                 Op::Clamp01(a) => {
                     let x = self.value(a);
                     let pass = if (0.0..=1.0).contains(&x) { 1.0 } else { 0.0 };
@@ -294,6 +384,8 @@ impl Tape {
                     Op::Div(..) => "div",
                     Op::Neg(..) => "neg",
                     Op::Use(..) => "use",
+                    Op::UseStored(..) => "use",
+                    Op::Store(..) => "store",
                     Op::Clamp01(..) => "clamp",
                     Op::Ln(..) => "ln",
                     Op::Spike { .. } => "spike",

@@ -15,7 +15,7 @@ use snn_poplar_host::{ForwardVertices, SurrogateSpec, VertexLayer};
 
 use super::kernels::{with_kernel_types, KernelVisitor};
 use super::passes::{as_params, param_values, run_case};
-use super::Backend;
+use super::{Backend, NOT_GENERATED};
 use crate::precision::Precision;
 use crate::run::{Case, Outcome};
 
@@ -40,7 +40,11 @@ impl Backend for GeneratedCppBackend {
     }
 
     fn supports(&self, case: &Case) -> bool {
-        case.precision != Precision::F64
+        case.precision != Precision::F64 && case.precision != Precision::F16Storage
+    }
+
+    fn skip_note(&self, case: &Case) -> Option<String> {
+        (case.precision == Precision::F16Storage).then(|| NOT_GENERATED.to_string())
     }
 }
 
@@ -59,6 +63,7 @@ impl KernelVisitor for RunVertices<'_> {
             Precision::F32 => run::<M, f32>(model, spec, self.0, how),
             Precision::F16 => run::<M, F16>(model, spec, self.0, how),
             Precision::F64 => Err("the IPU vertices exist in float and half only".into()),
+            Precision::F16Storage => Err(NOT_GENERATED.into()),
         }
     }
 }

@@ -20,7 +20,7 @@ use snn_poplar_host::{SurrogateSpec, VertexLayer};
 
 use super::kernels::{with_kernel_types, KernelVisitor};
 use super::passes::{as_params, param_values, run_case};
-use super::Backend;
+use super::{Backend, NOT_GENERATED};
 use crate::precision::Precision;
 use crate::run::{Case, Outcome};
 
@@ -41,7 +41,11 @@ impl Backend for GraphEmulatorBackend {
     }
 
     fn supports(&self, case: &Case) -> bool {
-        case.precision != Precision::F64
+        case.precision != Precision::F64 && case.precision != Precision::F16Storage
+    }
+
+    fn skip_note(&self, case: &Case) -> Option<String> {
+        (case.precision == Precision::F16Storage).then(|| NOT_GENERATED.to_string())
     }
 }
 
@@ -54,6 +58,7 @@ impl KernelVisitor for RunGraph<'_> {
             Precision::F32 => run::<M, S, f32>(model, surrogate, self.0),
             Precision::F16 => run::<M, S, F16>(model, surrogate, self.0),
             Precision::F64 => Err("the IPU vertices exist in float and half only".into()),
+            Precision::F16Storage => Err(NOT_GENERATED.into()),
         }
     }
 }

@@ -6,7 +6,7 @@ use snn_kernels::layer::Layer;
 use snn_kernels::model::{Model, Reset as KReset};
 use snn_kernels::models as k;
 use snn_kernels::surrogate as ks;
-use snn_kernels::{Real, F16};
+use snn_kernels::{F16Storage, Real, F16};
 
 use super::passes::{as_params, param_values, run_case};
 use super::Backend;
@@ -139,6 +139,7 @@ impl KernelVisitor for RunFused<'_> {
             Precision::F16 => run_kernels::<M, _, F16>(model, surrogate, case),
             Precision::F32 => run_kernels::<M, _, f32>(model, surrogate, case),
             Precision::F64 => run_kernels::<M, _, f64>(model, surrogate, case),
+            Precision::F16Storage => run_kernels::<M, _, F16Storage>(model, surrogate, case),
         }
     }
 }

@@ -187,6 +187,8 @@ impl KernelVisitor for TraceStep<'_> {
             Precision::F16 => self.trace::<M, S, Binary16>(model, surrogate),
             Precision::F32 => self.trace::<M, S, Binary32>(model, surrogate),
             Precision::F64 => self.trace::<M, S, Binary64>(model, surrogate),
+            // a step of f16-storage computes in binary32 from binary16 values
+            Precision::F16Storage => self.trace::<M, S, Binary32>(model, surrogate),
         }
     }
 }
@@ -248,7 +250,12 @@ pub fn first_parting_operation(case: &Case, t: usize, element: usize) -> Option<
         .collect();
     let inputs: Vec<f64> = case.inputs.iter().map(|s| s[t * n + element]).collect();
     let u = if case.surrogate.is_stochastic() {
-        noise(case.precision, case.seed, t as u32, element as u32)
+        noise(
+            case.precision.arithmetic(),
+            case.seed,
+            t as u32,
+            element as u32,
+        )
     } else {
         0.0
     };

@@ -54,10 +54,12 @@ pub struct Plan {
 }
 
 impl Default for Plan {
-    /// Everything: every configuration, surrogate and kind, fp32 and fp16.
+    /// Everything: every configuration, surrogate and kind, fp32, fp16 and
+    /// f16-storage (which the IPU backends skip, with a note in the
+    /// report: their vertices do not have it yet).
     fn default() -> Self {
         Plan {
-            precisions: vec![Precision::F32, Precision::F16],
+            precisions: vec![Precision::F32, Precision::F16, Precision::F16Storage],
             kinds: Kind::ALL.to_vec(),
             surrogates: Surrogate::DEFAULTS.to_vec(),
             models: ModelSpec::all(),
@@ -222,7 +224,7 @@ fn case(
             Kind::Small => rng.range(-1e-3, 1e-3),
             Kind::Large => {
                 rng.range(-1.0, 1.0)
-                    * if precision == Precision::F16 {
+                    * if precision.storage() == Precision::F16 {
                         1e3
                     } else {
                         1e6
