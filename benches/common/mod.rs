@@ -16,6 +16,7 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use snn_kernels::layer::{InputGrads, Layer as KernelLayer, OutputGrads, Param, Saved};
 use snn_kernels::model::{no_gradient, Model};
 use snn_kernels::models::Leaky;
+use snn_kernels::real::F16Storage;
 use snn_kernels::surrogate::{Atan, Surrogate};
 use snn_kernels::{Error, Real, F16};
 
@@ -212,6 +213,10 @@ impl PlainValue for F16 {
     const NAME: &'static str = "f16";
 }
 
+impl PlainValue for F16Storage {
+    const NAME: &'static str = "f16-storage";
+}
+
 /// The kernels' `Layer` over values of type `T`: every operation in `T`.
 pub struct Plain<T>(PhantomData<T>);
 
@@ -219,6 +224,8 @@ pub struct Plain<T>(PhantomData<T>);
 pub type F32 = Plain<f32>;
 /// fp16 as defined today: every operation rounded to binary16.
 pub type Half = Plain<F16>;
+/// binary16 storage, binary32 arithmetic inside a step (`F16Storage`).
+pub type HalfStorage = Plain<F16Storage>;
 
 impl<T: PlainValue> Precision for Plain<T> {
     type Value = T;
@@ -305,6 +312,10 @@ macro_rules! for_each_precision {
         }
         {
             type $p = $crate::common::Half;
+            $body
+        }
+        {
+            type $p = $crate::common::HalfStorage;
             $body
         }
     }};

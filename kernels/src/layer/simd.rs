@@ -6,7 +6,8 @@
 //! are compute-bound (a binary16 rounding after every operation), are
 //! therefore compiled three times on x86-64, for SSE2, for AVX2 (8 lanes)
 //! and for AVX-512 (16 lanes), and the widest the CPU has is chosen when the
-//! pass runs (with the `std` feature, which detects the CPU; without it,
+//! pass runs (and so are passes over [`F16Storage`](crate::real::F16Storage),
+//! which convert every load and store) (with the `std` feature, which detects the CPU; without it,
 //! only what the build targets). Passes over `f32` are bound by memory
 //! bandwidth, not by instructions, and are compiled once (which keeps the
 //! build time of a crate that instantiates many layers in check); a type

@@ -258,4 +258,13 @@ impl Real for F16Storage {
     fn store_lane(lane: f32) -> f32 {
         super::round_to_binary16(lane)
     }
+    /// Compiled for several instruction sets (see `layer::simd`): every
+    /// load and store converts between binary16 and binary32.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn specialize_fused<M: crate::model::Model, R: crate::model::Specialized>(
+        model: M,
+        run: R,
+    ) -> R::Output {
+        crate::layer::specialize_for_cpu(model, run)
+    }
 }
