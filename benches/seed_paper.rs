@@ -116,13 +116,16 @@ fn ipu_estimate(row: &Row) -> String {
         let spec = options.network(INPUTS, 10)?;
         let config = options.config();
         snn_ipu::graph_backend::check_supported(&spec, &config)?;
+        // every tile of the target per split, as `snn-ipu plan` by default
+        let target = Target::gc200();
+        let tiles = target.tiles;
         let graph = snn_ipu::graph_backend::build_graph_on(
             &spec,
             config.steps,
             config.batch,
             config.optimizer,
-            Target::gc200(),
-            1,
+            target,
+            tiles,
         )?;
         let cycles = graph
             .graph()
